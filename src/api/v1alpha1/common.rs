@@ -1,0 +1,369 @@
+//! The service spec shared by graph services and component deployments, and its parts.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec, Probe, ResourceClaim};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The inference backend a graph runs.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendFramework {
+    /// SGLang workers.
+    Sglang,
+    /// vLLM workers.
+    Vllm,
+    /// TensorRT-LLM workers.
+    Trtllm,
+}
+
+impl BackendFramework {
+    /// The value as written in YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendFramework::Sglang => "sglang",
+            BackendFramework::Vllm => "vllm",
+            BackendFramework::Trtllm => "trtllm",
+        }
+    }
+}
+
+/// One service of a graph: what runs, how many, with which resources. The same shape is
+/// inlined into a DynamoComponentDeployment's spec.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentSpec {
+    /// Role of the service: `frontend`, `worker`, `prefill`, `decode` or `planner` get
+    /// role-specific defaults (ports, probes, command, env); any other value gets none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component_type: Option<String>,
+    /// Finer role, e.g. `prefill` or `decode`; becomes the pod label
+    /// `nvidia.com/dynamo-sub-component-type`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_component_type: Option<String>,
+    /// Number of pods. Unset means 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub replicas: Option<i32>,
+    /// CPU, memory, GPU and custom resources of the main container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+    /// Environment variables of the main container; they win over graph-level `envs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envs: Option<Vec<EnvVar>>,
+    /// Name of a Secret whose keys become environment variables of the main container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_from_secret: Option<String>,
+    /// PersistentVolumeClaims to mount into the main container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_mounts: Option<Vec<VolumeMount>>,
+    /// The tmpfs at `/dev/shm`: on by default with 8Gi.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_memory: Option<SharedMemorySpec>,
+    /// Pod spec fields merged over the generated pod, plus `mainContainer`, merged over the
+    /// generated main container (non-empty fields override).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_pod_spec: Option<ExtraPodSpec>,
+    /// Labels and annotations added to the pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_pod_metadata: Option<ExtraPodMetadata>,
+    /// Annotations of the generated Deployment and Service; also read as feature switches
+    /// (`nvidia.com/deployment-strategy`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+    /// Labels added to the generated Deployment, Service and pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+    /// Replaces the role's default liveness probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liveness_probe: Option<Probe>,
+    /// Replaces the role's default readiness probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness_probe: Option<Probe>,
+    /// Nodes per replica. Multinode services need Grove or LeaderWorkerSet, which dynamoctl
+    /// does not drive yet: a nodeCount above 1 is rejected with a clear error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multinode: Option<MultinodeSpec>,
+    /// Ingress for a frontend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<IngressSpec>,
+    /// Scaling adapter settings (accepted for compatibility; adapters are not created).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling_adapter: Option<ScalingAdapter>,
+    /// The base model this service serves; adds the `nvidia.com/dynamo-base-model-hash` pod
+    /// label and a headless Service per model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_ref: Option<ModelReference>,
+    /// Deprecated and ignored: the Dynamo namespace is always `<namespace>-<graph>`, or
+    /// `dynamo` with `globalDynamoNamespace`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamo_namespace: Option<String>,
+    /// Use the shared Dynamo namespace `dynamo` instead of `<namespace>-<graph>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global_dynamo_namespace: Option<bool>,
+    /// Deprecated and ignored: no HorizontalPodAutoscaler is created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<Autoscaling>,
+    /// The graph's service key; set on DynamoComponentDeployments by the graph controller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+}
+
+/// Requests, limits and DRA claims of the main container.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Resources {
+    /// Requested resources. `gpu` here is not copied: Kubernetes defaults extended-resource
+    /// requests to the limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<ResourceItem>,
+    /// Resource limits. `gpu` becomes `nvidia.com/gpu` (or `gpuType`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<ResourceItem>,
+    /// Dynamic resource allocation claims of the main container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Vec<ResourceClaim>>,
+}
+
+/// One set of resource quantities.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceItem {
+    /// CPU quantity, e.g. `"8"` or `"500m"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    /// Memory quantity, e.g. `"16Gi"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    /// Number of GPUs, e.g. `"1"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<String>,
+    /// Extended resource name of the GPUs. Default `nvidia.com/gpu`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_type: Option<String>,
+    /// Other resources by name, e.g. `rdma/ib: "1"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom: Option<BTreeMap<String, String>>,
+}
+
+/// A PersistentVolumeClaim a graph uses, created by the graph when `create` is true.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Pvc {
+    /// Name of the claim.
+    pub name: String,
+    /// Create the claim (it must not exist yet); otherwise it must already exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create: Option<bool>,
+    /// StorageClass of a created claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+    /// Size of a created claim, e.g. `100Gi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<Quantity>,
+    /// Access mode of a created claim, e.g. `ReadWriteMany`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_access_mode: Option<String>,
+}
+
+/// A claim mounted into the main container.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeMount {
+    /// Name of the PersistentVolumeClaim.
+    pub name: String,
+    /// Where to mount it. Required unless `useAsCompilationCache` (vLLM then defaults to
+    /// `/root/.cache/vllm`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mount_point: Option<String>,
+    /// Use the volume as the backend's compilation cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_as_compilation_cache: Option<bool>,
+}
+
+/// Shared memory (`/dev/shm`) of the pods.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SharedMemorySpec {
+    /// Turn the tmpfs off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+    /// Size of the tmpfs; required unless disabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<Quantity>,
+}
+
+/// Pod spec overrides. All PodSpec fields are optional here.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExtraPodSpec {
+    /// Fields of a PodSpec, merged over the generated one (non-empty fields override).
+    #[serde(flatten)]
+    pub pod_spec: PodSpec,
+    /// Merged over the generated main container (non-empty fields override; `env` is merged by
+    /// name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub main_container: Option<Container>,
+}
+
+impl Serialize for ExtraPodSpec {
+    // PodSpec always writes `containers`, even empty; an unset list must stay unset here so
+    // that server-side apply does not take ownership of an empty list.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error;
+        let mut value = serde_json::to_value(&self.pod_spec).map_err(S::Error::custom)?;
+        if let Some(map) = value.as_object_mut() {
+            if map
+                .get("containers")
+                .is_some_and(|c| c.as_array().is_some_and(Vec::is_empty))
+            {
+                map.remove("containers");
+            }
+            if let Some(main) = &self.main_container {
+                map.insert(
+                    "mainContainer".to_string(),
+                    serde_json::to_value(main).map_err(S::Error::custom)?,
+                );
+            }
+        }
+        value.serialize(serializer)
+    }
+}
+
+/// Pod metadata additions.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExtraPodMetadata {
+    /// Added to the pod annotations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+    /// Added to the pod labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
+/// Multinode layout of one replica.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MultinodeSpec {
+    /// Nodes per replica (at least 2; default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 2))]
+    pub node_count: Option<i32>,
+}
+
+/// Ingress of a frontend.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IngressSpec {
+    /// Create the Ingress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Host name (without prefix and suffix); required when enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Prepended to `host`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_prefix: Option<String>,
+    /// Domain appended as `.<hostSuffix>`; default `local`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_suffix: Option<String>,
+    /// Use an Istio VirtualService (not supported by dynamoctl; rejected when enabled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_virtual_service: Option<bool>,
+    /// Istio gateway of the VirtualService.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_service_gateway: Option<String>,
+    /// IngressClass of the Ingress; the Ingress is only created when it is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress_controller_class_name: Option<String>,
+    /// TLS settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<IngressTls>,
+    /// Annotations of the Ingress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+    /// Labels of the Ingress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
+/// TLS of an Ingress.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IngressTls {
+    /// Secret holding the certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
+}
+
+/// Scaling adapter settings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalingAdapter {
+    /// Turn the adapter off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable: Option<bool>,
+}
+
+/// A reference to a base model.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelReference {
+    /// The base model name, e.g. `Qwen/Qwen3-0.6B`.
+    pub name: String,
+    /// Model revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+}
+
+/// Deprecated autoscaling settings, accepted and ignored (a warning says so).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Autoscaling {
+    /// Ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_replicas: Option<i32>,
+    /// Ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_replicas: Option<i32>,
+    /// Ignored (a HorizontalPodAutoscaler `behavior`, kept as written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::api::crd::free_form_object")]
+    pub behavior: Option<serde_json::Value>,
+    /// Ignored (HorizontalPodAutoscaler `metrics`, kept as written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::api::crd::free_form_list")]
+    pub metrics: Option<Vec<serde_json::Value>>,
+}
+
+/// Replica counts of one service's workload.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceReplicaStatus {
+    /// Kind of the workload (`Deployment`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component_kind: Option<String>,
+    /// Name of the workload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component_name: Option<String>,
+    /// Desired replicas.
+    #[serde(default)]
+    pub replicas: i32,
+    /// Replicas running the current pod template.
+    #[serde(default)]
+    pub updated_replicas: i32,
+    /// Ready replicas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_replicas: Option<i32>,
+    /// Available replicas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_replicas: Option<i32>,
+}

@@ -1,0 +1,64 @@
+//! DynamoGraphDeployment: a whole inference graph (frontend, workers, planner...).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::EnvVar;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{BackendFramework, ComponentSpec, Pvc, ServiceReplicaStatus};
+
+/// A Dynamo inference graph: a set of services that the operator turns into one
+/// DynamoComponentDeployment (and from there a Deployment and Service) each.
+#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "nvidia.com",
+    version = "v1alpha1",
+    kind = "DynamoGraphDeployment",
+    namespaced,
+    status = "DynamoGraphDeploymentStatus",
+    shortname = "dgd",
+    category = "dynamo",
+    doc = "DynamoGraphDeployment is a Dynamo inference graph: services that each become a DynamoComponentDeployment, Deployment and Service.",
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Backend","type":"string","jsonPath":".spec.backendFramework"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct DynamoGraphDeploymentSpec {
+    /// The services of the graph, by name (mixed case allowed, e.g. `Frontend`). Each becomes
+    /// a DynamoComponentDeployment named `<graph>-<lowercased name>`. At least one, at most 25.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("maxProperties" = 25))]
+    pub services: Option<BTreeMap<String, ComponentSpec>>,
+    /// Environment variables of every service's main container; a service's own `envs` win.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envs: Option<Vec<EnvVar>>,
+    /// PersistentVolumeClaims the graph uses, created when `create` is true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("maxItems" = 100))]
+    pub pvcs: Option<Vec<Pvc>>,
+    /// The inference backend; immutable once set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_framework: Option<BackendFramework>,
+}
+
+/// Observed state of a graph.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DynamoGraphDeploymentStatus {
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `pending`, `successful` or `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// The `Ready` condition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<Condition>>,
+    /// Replica counts per service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services: Option<BTreeMap<String, ServiceReplicaStatus>>,
+}

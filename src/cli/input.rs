@@ -1,0 +1,47 @@
+//! Reading the files named on the command line (`-` is standard input).
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use crate::error::Error;
+use crate::manifest::{self, Manifest, Problem};
+
+/// Reads and validates every file; returns all objects, or every problem in every file.
+pub fn read_all(
+    files: &[PathBuf],
+    default_namespace: &str,
+) -> Result<(Vec<Manifest>, Vec<Problem>), Error> {
+    if files.is_empty() {
+        return Err(Error::Usage(
+            "no input: give one or more files, or -f - for standard input".into(),
+        ));
+    }
+    let mut manifests = Vec::new();
+    let mut warnings = Vec::new();
+    let mut problems = Vec::new();
+    for file in files {
+        let (name, text) = if file.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| Error::Io(format!("cannot read standard input: {e}")))?;
+            ("<stdin>".to_string(), text)
+        } else {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| Error::Usage(format!("cannot read {}: {e}", file.display())))?;
+            (file.display().to_string(), text)
+        };
+        match manifest::parse(&name, &text, default_namespace) {
+            Ok(mut parsed) => {
+                manifests.append(&mut parsed.manifests);
+                warnings.append(&mut parsed.warnings);
+            }
+            Err(mut p) => problems.append(&mut p),
+        }
+    }
+    if problems.is_empty() {
+        Ok((manifests, warnings))
+    } else {
+        Err(Error::Input(problems))
+    }
+}

@@ -1,0 +1,54 @@
+//! The command line: clap definitions and one thin module per subcommand.
+
+mod completion;
+pub mod generate;
+mod input;
+mod output;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::Error;
+
+/// dynamoctl renders, diffs, applies, installs and runs NVIDIA Dynamo inference graphs on
+/// Kubernetes.
+#[derive(Debug, Parser)]
+#[command(name = "dynamoctl", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every subcommand.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the Kubernetes objects a graph becomes, without a cluster.
+    Render(render::RenderArgs),
+    /// Print a shell completion script.
+    Completion(completion::CompletionArgs),
+    /// Regenerate or check the generated files (CRDs, completions, man pages, API reference).
+    #[command(hide = true)]
+    Generate(generate::GenerateArgs),
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode, Error> {
+    match cli.command {
+        Command::Render(args) => render::run(args),
+        Command::Completion(args) => completion::run(args),
+        Command::Generate(args) => generate::run(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

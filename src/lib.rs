@@ -1,0 +1,11 @@
+//! dynamoctl: render, diff, apply, install and run NVIDIA Dynamo inference graphs.
+//!
+//! One pure function turns a graph into Kubernetes objects ([`render`]); the CLI and the
+//! in-cluster controller both run it. Only `cluster` (to come) talks to an API server.
+
+pub mod api;
+pub mod cli;
+pub mod error;
+pub mod manifest;
+pub mod render;
+pub mod yaml;

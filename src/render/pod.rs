@@ -1,0 +1,380 @@
+//! The pod template of a component: role defaults, then the user's overrides, then what the
+//! operator always injects (research notes §3.3–§3.6).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::defaults::{self, Role};
+use super::merge::{env_by_name, override_non_empty};
+use super::{RenderError, RenderOptions};
+use crate::api::consts::*;
+use crate::api::{BackendFramework, DynamoComponentDeployment};
+
+/// Where a pod template comes from.
+pub struct PodInputs<'a> {
+    /// The component.
+    pub dcd: &'a DynamoComponentDeployment,
+    /// Name of the workload (and of its selector label).
+    pub workload: &'a str,
+    /// The graph the component belongs to.
+    pub graph: &'a str,
+    /// The Dynamo namespace.
+    pub dynamo_namespace: &'a str,
+    /// Labels of the workload, which pods inherit.
+    pub labels: &'a BTreeMap<String, String>,
+    /// Operator settings.
+    pub opts: &'a RenderOptions,
+}
+
+/// Builds the pod template (`metadata` + `spec`) of a component.
+pub fn template(
+    input: &PodInputs<'_>,
+    err: &dyn Fn(Vec<String>, String) -> RenderError,
+) -> Result<Value, RenderError> {
+    let spec = &input.dcd.spec.component;
+    let role = Role::of(spec.component_type.as_deref());
+    let namespace = input.dcd.metadata.namespace.as_deref().unwrap_or("default");
+    let annotations = spec.annotations.clone().unwrap_or_default();
+    let discovery = annotations
+        .get(ANNOTATION_DISCOVERY_BACKEND)
+        .cloned()
+        .or_else(|| input.opts.discovery_backend.clone())
+        .unwrap_or_else(|| "kubernetes".to_string());
+    let extra = spec.extra_pod_spec.clone().unwrap_or_default();
+    let user_main = extra
+        .main_container
+        .as_ref()
+        .map(|c| serde_json::to_value(c).expect("container serialises"));
+
+    // 1–2. Role defaults, then mainContainer over them.
+    let mut main = defaults::container(role);
+    if let Some(user) = &user_main {
+        let default_env = Vec::new();
+        let user_env = user
+            .get("env")
+            .and_then(Value::as_array)
+            .unwrap_or(&default_env)
+            .clone();
+        // A user command replaces the default command *and* args, as Kubernetes' own
+        // command/args pairing does (upstream would keep the default args, issue #2753).
+        if user
+            .get("command")
+            .and_then(Value::as_array)
+            .is_some_and(|c| !c.is_empty())
+        {
+            main.as_object_mut()
+                .expect("container is an object")
+                .remove("args");
+        }
+        override_non_empty(&mut main, user);
+        main["env"] = Value::Array(user_env);
+    }
+    // 3. Service envs over mainContainer env; top-level probes replace the defaults.
+    let service_env: Vec<Value> = spec
+        .envs
+        .iter()
+        .flatten()
+        .map(|e| serde_json::to_value(e).expect("env"))
+        .collect();
+    let mut env = env_by_name(
+        main["env"].as_array().map_or(&[][..], Vec::as_slice),
+        &service_env,
+    );
+    if let Some(p) = &spec.liveness_probe {
+        main["livenessProbe"] = serde_json::to_value(p).expect("probe");
+    }
+    if let Some(p) = &spec.readiness_probe {
+        main["readinessProbe"] = serde_json::to_value(p).expect("probe");
+    }
+    // 4. Resources, key by key over what mainContainer set; claims appended.
+    apply_resources(&mut main, spec.resources.as_ref());
+    // 5. envFrom and the injected env, which user env overrides.
+    if let Some(secret) = &spec.env_from_secret {
+        let mut from = main
+            .get("envFrom")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        from.push(json!({ "secretRef": { "name": secret } }));
+        main["envFrom"] = Value::Array(from);
+    }
+    let mut injected = defaults::env(role);
+    injected.extend(standard_env(input, namespace, &discovery));
+    env = env_by_name(&injected, &env);
+
+    // 6. Volumes from volumeMounts and shared memory.
+    let backend = backend(input.dcd, role, &main, err)?;
+    let mut volumes = Vec::new();
+    let mut mounts = main
+        .get("volumeMounts")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for (i, vm) in spec.volume_mounts.iter().flatten().enumerate() {
+        let cache = vm.use_as_compilation_cache == Some(true);
+        let mount_point = match (&vm.mount_point, cache, backend) {
+            (Some(p), _, _) => p.clone(),
+            (None, true, Some(BackendFramework::Vllm)) => "/root/.cache/vllm".to_string(),
+            _ => {
+                return Err(err(
+                    vec![
+                        "spec".into(),
+                        "volumeMounts".into(),
+                        i.to_string(),
+                        "mountPoint".into(),
+                    ],
+                    format!(
+                        "volume \"{}\" needs a mountPoint (only vLLM has a default compilation cache path)",
+                        vm.name
+                    ),
+                ));
+            }
+        };
+        if cache && backend == Some(BackendFramework::Vllm) {
+            env = env_by_name(
+                &[json!({ "name": "VLLM_CACHE_ROOT", "value": mount_point })],
+                &env,
+            );
+        }
+        volumes.push(json!({ "name": vm.name, "persistentVolumeClaim": { "claimName": vm.name } }));
+        mounts.push(json!({ "name": vm.name, "mountPath": mount_point }));
+    }
+    let shm = spec.shared_memory.clone().unwrap_or_default();
+    if shm.disabled != Some(true) {
+        let size = shm.size.map_or_else(|| "8Gi".to_string(), |q| q.0);
+        volumes.push(json!({ "name": "shared-memory", "emptyDir": { "medium": "Memory", "sizeLimit": size } }));
+        mounts.push(json!({ "name": "shared-memory", "mountPath": "/dev/shm" }));
+    }
+    if !mounts.is_empty() {
+        main["volumeMounts"] = Value::Array(mounts);
+    }
+    main["env"] = Value::Array(env);
+
+    // 8. Base pod spec, then extraPodSpec over it; operator volumes after the user's.
+    let mut pod = json!({ "terminationGracePeriodSeconds": 60, "restartPolicy": "Always" });
+    let user_pod = serde_json::to_value(&extra.pod_spec).expect("pod spec serialises");
+    let user_containers = user_pod
+        .get("containers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    override_non_empty(&mut pod, &user_pod);
+    let mut all_volumes = pod
+        .get("volumes")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    all_volumes.extend(volumes);
+    if !all_volumes.is_empty() {
+        pod["volumes"] = Value::Array(all_volumes);
+    }
+    // 9. fsGroup 1000 unless the user set any securityContext.
+    if pod.get("securityContext").is_none() {
+        pod["securityContext"] = json!({ "fsGroup": 1000 });
+    }
+    // 10. Service account, then containers with main last.
+    if pod.get("serviceAccountName").is_none() {
+        if role == Role::Planner {
+            pod["serviceAccountName"] = json!(PLANNER_SERVICE_ACCOUNT);
+        } else if discovery == "kubernetes" {
+            pod["serviceAccountName"] = json!(format!("{}-k8s-service-discovery", input.graph));
+        }
+    }
+    let mut containers = user_containers;
+    containers.push(main);
+    pod["containers"] = Value::Array(containers);
+
+    Ok(json!({ "metadata": pod_metadata(input, role), "spec": pod }))
+}
+
+fn pod_metadata(input: &PodInputs<'_>, _role: Role) -> Value {
+    let spec = &input.dcd.spec.component;
+    let annotations = spec.annotations.clone().unwrap_or_default();
+    let mut labels = input.labels.clone();
+    if annotations
+        .get(ANNOTATION_ENABLE_METRICS)
+        .map(String::as_str)
+        != Some("false")
+    {
+        labels.insert(LABEL_METRICS_ENABLED.into(), "true".into());
+    }
+    labels.insert(LABEL_GRAPH.into(), input.graph.into());
+    labels.insert(LABEL_DYNAMO_NAMESPACE.into(), input.dynamo_namespace.into());
+    if let Some(t) = &spec.component_type {
+        labels.insert(LABEL_COMPONENT_TYPE.into(), t.clone());
+    }
+    if let Some(t) = &spec.sub_component_type {
+        labels.insert(LABEL_SUB_COMPONENT_TYPE.into(), t.clone());
+    }
+    labels.insert(LABEL_SELECTOR.into(), input.workload.into());
+    let extra = spec.extra_pod_metadata.clone().unwrap_or_default();
+    labels.extend(extra.labels.unwrap_or_default());
+    let mut m = json!({ "labels": labels });
+    if let Some(a) = extra.annotations.filter(|a| !a.is_empty()) {
+        m["annotations"] = json!(a);
+    }
+    m
+}
+
+fn standard_env(input: &PodInputs<'_>, namespace: &str, discovery: &str) -> Vec<Value> {
+    let spec = &input.dcd.spec.component;
+    let field = |path: &str| json!({ "fieldRef": { "fieldPath": path } });
+    let mut env = vec![
+        json!({ "name": "DYN_NAMESPACE", "value": input.dynamo_namespace }),
+        json!({ "name": "DYN_COMPONENT", "value": spec.component_type.clone().unwrap_or_default() }),
+        json!({ "name": "DYN_PARENT_DGD_K8S_NAME", "value": input.graph }),
+        json!({ "name": "DYN_PARENT_DGD_K8S_NAMESPACE", "value": namespace }),
+        json!({ "name": "POD_NAME", "valueFrom": field("metadata.name") }),
+        json!({ "name": "POD_NAMESPACE", "valueFrom": field("metadata.namespace") }),
+        json!({ "name": "POD_UID", "valueFrom": field("metadata.uid") }),
+    ];
+    if discovery != "etcd" {
+        env.push(json!({ "name": "DYN_DISCOVERY_BACKEND", "value": "kubernetes" }));
+    }
+    let opts = input.opts;
+    for (name, value) in [
+        ("NATS_SERVER", &opts.nats_address),
+        ("ETCD_ENDPOINTS", &opts.etcd_address),
+        ("MODEL_EXPRESS_URL", &opts.model_express_url),
+        ("PROMETHEUS_ENDPOINT", &opts.prometheus_endpoint),
+    ] {
+        if let Some(v) = value {
+            env.push(json!({ "name": name, "value": v }));
+        }
+    }
+    env
+}
+
+fn apply_resources(main: &mut Value, resources: Option<&crate::api::v1alpha1::Resources>) {
+    let Some(r) = resources else { return };
+    let mut set = |kind: &str, name: String, quantity: &str| {
+        let res = main
+            .as_object_mut()
+            .expect("container")
+            .entry("resources")
+            .or_insert_with(|| json!({}));
+        let map = res
+            .as_object_mut()
+            .expect("resources")
+            .entry(kind)
+            .or_insert_with(|| json!({}));
+        map[name] = json!(quantity);
+    };
+    if let Some(l) = &r.limits {
+        if let Some(v) = &l.cpu {
+            set("limits", "cpu".into(), v)
+        }
+        if let Some(v) = &l.memory {
+            set("limits", "memory".into(), v)
+        }
+        if let Some(v) = &l.gpu {
+            set(
+                "limits",
+                l.gpu_type
+                    .clone()
+                    .unwrap_or_else(|| "nvidia.com/gpu".into()),
+                v,
+            )
+        }
+        for (k, v) in l.custom.iter().flatten() {
+            set("limits", k.clone(), v)
+        }
+    }
+    if let Some(q) = &r.requests {
+        // requests.gpu is not copied: Kubernetes defaults extended-resource requests to limits.
+        if let Some(v) = &q.cpu {
+            set("requests", "cpu".into(), v)
+        }
+        if let Some(v) = &q.memory {
+            set("requests", "memory".into(), v)
+        }
+        for (k, v) in q.custom.iter().flatten() {
+            set("requests", k.clone(), v)
+        }
+    }
+    if let Some(claims) = r.claims.as_ref().filter(|c| !c.is_empty()) {
+        let res = main
+            .as_object_mut()
+            .expect("container")
+            .entry("resources")
+            .or_insert_with(|| json!({}));
+        let list = res
+            .as_object_mut()
+            .expect("resources")
+            .entry("claims")
+            .or_insert_with(|| json!([]));
+        if let Some(items) = list.as_array_mut() {
+            items.extend(
+                claims
+                    .iter()
+                    .map(|c| serde_json::to_value(c).expect("claim")),
+            );
+        }
+    }
+}
+
+/// The backend a worker runs: what its command says (`python3 -m dynamo.<backend>`), or else
+/// the declared `backendFramework`. A command that contradicts the declaration is an error.
+fn backend(
+    dcd: &DynamoComponentDeployment,
+    role: Role,
+    main: &Value,
+    err: &dyn Fn(Vec<String>, String) -> RenderError,
+) -> Result<Option<BackendFramework>, RenderError> {
+    let declared = dcd.spec.backend_framework;
+    if role != Role::Worker {
+        return Ok(declared);
+    }
+    let words: Vec<&str> = ["command", "args"]
+        .iter()
+        .filter_map(|k| main.get(*k).and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_str)
+        .flat_map(str::split_whitespace)
+        .collect();
+    let mut found: Vec<BackendFramework> = Vec::new();
+    for w in words.windows(3) {
+        if w[0].starts_with("python") && w[1] == "-m" {
+            let module = w[2].trim_matches(|c| c == '"' || c == '\'');
+            let b = match module {
+                "dynamo.vllm" => Some(BackendFramework::Vllm),
+                "dynamo.sglang" => Some(BackendFramework::Sglang),
+                "dynamo.trtllm" => Some(BackendFramework::Trtllm),
+                _ => None,
+            };
+            if let Some(b) = b.filter(|b| !found.contains(b)) {
+                found.push(b);
+            }
+        }
+    }
+    let at = vec![
+        "spec".to_string(),
+        "extraPodSpec".into(),
+        "mainContainer".into(),
+        "command".into(),
+    ];
+    match (found.as_slice(), declared) {
+        ([], d) => Ok(d),
+        ([one], None) => Ok(Some(*one)),
+        ([one], Some(d)) if *one == d => Ok(Some(d)),
+        ([one], Some(d)) => Err(err(
+            at,
+            format!(
+                "backend framework mismatch: the command runs dynamo.{} but backendFramework is {}",
+                one.as_str(),
+                d.as_str()
+            ),
+        )),
+        (many, _) => Err(err(
+            at,
+            format!(
+                "the command runs several backends ({}); run one per service",
+                many.iter()
+                    .map(|b| b.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
