@@ -1,0 +1,203 @@
+//! Watch streams: newline-delimited `{"type": ..., "object": ...}` events over
+//! a chunked HTTP response, resuming from a resourceVersion, with bookmarks,
+//! `sendInitialEvents`, 410 Gone for compacted versions, and selector-aware
+//! ADDED/DELETED when an object enters or leaves the selection.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::engine::{Ctx, ListOpts, as_version};
+use crate::server::Shared;
+use crate::store::{Event, EventType};
+
+/// What a watch request asked for.
+#[derive(Debug, Clone)]
+pub struct WatchParams {
+    /// Resource and namespace.
+    pub ctx: Ctx,
+    /// Selectors.
+    pub list: ListOpts,
+    /// `resourceVersion` (None or `0`: start with the current state).
+    pub resource_version: Option<String>,
+    /// `allowWatchBookmarks=true`.
+    pub bookmarks: bool,
+    /// `sendInitialEvents=true`.
+    pub send_initial: bool,
+    /// `timeoutSeconds`.
+    pub timeout: Duration,
+}
+
+fn line(etype: &str, object: &Value) -> Bytes {
+    let mut v = serde_json::to_vec(&json!({ "type": etype, "object": object })).unwrap_or_default();
+    v.push(b'\n');
+    Bytes::from(v)
+}
+
+/// The ERROR event the server sends when a watch starts from a compacted version.
+pub fn expired_event(requested: &str, oldest: u64) -> Bytes {
+    line(
+        "ERROR",
+        &json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": format!("too old resource version: {requested} ({oldest})"), "reason": "Expired", "code": 410 }),
+    )
+}
+
+fn matches(p: &WatchParams, obj: &Value) -> bool {
+    p.list.label.matches(obj) && p.list.field.matches(obj)
+}
+
+fn in_scope(p: &WatchParams, ev: &Event) -> bool {
+    ev.group == p.ctx.rt.group
+        && ev.plural == p.ctx.rt.plural
+        && p.ctx
+            .namespace
+            .as_deref()
+            .is_none_or(|ns| !p.ctx.rt.namespaced || ev.namespace == ns)
+}
+
+/// Translates a store event into what this watch should see, if anything.
+fn translate(p: &WatchParams, ev: &Event) -> Option<Bytes> {
+    if !in_scope(p, ev) {
+        return None;
+    }
+    let obj = as_version(&ev.object, &p.ctx.rt, &p.ctx.version);
+    let now = matches(p, &ev.object);
+    let before = ev.prev.as_ref().is_some_and(|o| matches(p, o));
+    let t = match ev.etype {
+        EventType::Added if now => "ADDED",
+        EventType::Modified if now && before => "MODIFIED",
+        EventType::Modified if now => "ADDED",
+        EventType::Modified if before => "DELETED",
+        EventType::Deleted if now || before => "DELETED",
+        _ => return None,
+    };
+    Some(line(t, &obj))
+}
+
+fn bookmark(p: &WatchParams, rv: u64, initial_end: bool) -> Bytes {
+    let mut md = json!({ "resourceVersion": rv.to_string() });
+    if initial_end {
+        md["annotations"] = json!({ "k8s.io/initial-events-end": "true" });
+    }
+    line(
+        "BOOKMARK",
+        &json!({ "kind": p.ctx.rt.kind, "apiVersion": p.ctx.rt.api_version(&p.ctx.version), "metadata": md }),
+    )
+}
+
+/// Initial lines, the resourceVersion they bring the watch to, and the live feed.
+type Setup = (Vec<Bytes>, u64, broadcast::Receiver<Arc<Event>>);
+
+/// Starts a watch: returns a channel of encoded events, fed by a spawned task.
+pub fn start(shared: Arc<Shared>, p: WatchParams) -> mpsc::Receiver<Bytes> {
+    let (tx, rx) = mpsc::channel::<Bytes>(256);
+    let faults = shared.faults.config();
+    let requested = p
+        .resource_version
+        .clone()
+        .filter(|rv| !rv.is_empty() && rv != "0");
+    let from_now = requested.is_none() || p.send_initial;
+
+    // Set up under the lock, so no event falls between the snapshot and the subscription.
+    let setup: Result<Setup, Bytes> = {
+        let st = shared.state();
+        if faults.expire_watches && requested.is_some() {
+            Err(expired_event(
+                requested.as_deref().unwrap_or_default(),
+                st.store.current_rv(),
+            ))
+        } else if from_now {
+            let ns = if p.ctx.rt.namespaced {
+                p.ctx.namespace.as_deref()
+            } else {
+                None
+            };
+            let initial: Vec<Bytes> = st
+                .store
+                .iter(&p.ctx.rt.group, &p.ctx.rt.plural, ns, None)
+                .filter(|(_, o)| matches(&p, o))
+                .map(|(_, o)| line("ADDED", &as_version(o, &p.ctx.rt, &p.ctx.version)))
+                .collect();
+            Ok((initial, st.store.current_rv(), st.store.subscribe()))
+        } else {
+            let rv_str = requested.clone().unwrap_or_default();
+            match rv_str.parse::<u64>() {
+                Err(_) => Err(line(
+                    "ERROR",
+                    &json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": format!("invalid resource version {rv_str:?}"), "reason": "BadRequest", "code": 400 }),
+                )),
+                Ok(rv) => match st.store.subscribe_from(rv) {
+                    Err(()) => Err(expired_event(&rv_str, st.store.compacted_rv() + 1)),
+                    Ok((past, rx)) => {
+                        let evs: Vec<Bytes> =
+                            past.iter().filter_map(|e| translate(&p, e)).collect();
+                        let last = past.last().map(|e| e.rv).unwrap_or(rv);
+                        Ok((evs, last, rx))
+                    }
+                },
+            }
+        }
+    };
+
+    tokio::spawn(async move {
+        let (initial, mut last_rv, mut events) = match setup {
+            Ok(s) => s,
+            Err(err_line) => {
+                let _ = tx.send(err_line).await;
+                return;
+            }
+        };
+        for b in initial {
+            if tx.send(b).await.is_err() {
+                return;
+            }
+        }
+        if p.send_initial && p.bookmarks && tx.send(bookmark(&p, last_rv, true)).await.is_err() {
+            return;
+        }
+        let deadline = tokio::time::Instant::now()
+            + faults
+                .watch_cut_after
+                .map_or(p.timeout, |c| c.min(p.timeout));
+        let mut shutdown = shared.shutdown.clone();
+        let mut tick = tokio::time::interval(shared.bookmark_interval);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                ev = events.recv() => match ev {
+                    Ok(ev) => {
+                        if ev.rv <= last_rv { continue; }
+                        last_rv = ev.rv;
+                        if let Some(b) = translate(&p, &ev)
+                            && tx.send(b).await.is_err() {
+                            return;
+                        }
+                    }
+                    // Too slow a consumer: end the stream; the client re-watches from its last version.
+                    Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = tick.tick(), if p.bookmarks => {
+                    // Only claim "up to date" when nothing is queued for us: sends happen under the
+                    // state lock, so an empty queue while holding it means we have seen everything.
+                    let rv = {
+                        let st = shared.state();
+                        if events.is_empty() { Some(st.store.current_rv()) } else { None }
+                    };
+                    if let Some(rv) = rv {
+                        last_rv = last_rv.max(rv);
+                        if tx.send(bookmark(&p, last_rv, false)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => return,
+                _ = shutdown.changed() => return,
+                _ = tx.closed() => return,
+            }
+        }
+    });
+    rx
+}
