@@ -200,12 +200,24 @@ pub fn apply(
     for e in entries.iter().filter(|e| !mine(e)) {
         others.0.extend(e.set.0.iter().cloned());
     }
-    // Children before parents, so a list item is judged after its fields.
-    for p in removed.0.iter().rev() {
-        if others.has_prefix(p) {
+    // Shallowest first: a removable list item or map goes as a whole, and the
+    // paths beneath it are then skipped. The `name` key of a list item that
+    // stays (someone else owns part of it) is never removed on its own.
+    let mut paths: Vec<&Path> = removed.0.iter().collect();
+    paths.sort_by_key(|p| p.len());
+    let mut gone: Vec<Path> = Vec::new();
+    for p in paths {
+        if gone.iter().any(|g| p.starts_with(g)) || others.has_prefix(p) {
+            continue;
+        }
+        let is_item_key = p.len() >= 2
+            && p[p.len() - 1] == PathElem::Field("name".into())
+            && matches!(p[p.len() - 2], PathElem::Key(_));
+        if is_item_key {
             continue;
         }
         if remove_path(&mut obj, p) {
+            gone.push(p.clone());
             prune_empty_parents(&mut obj, p, &others, &new_set);
         }
     }

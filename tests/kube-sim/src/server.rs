@@ -447,12 +447,12 @@ fn resource_request(
             "Too long: may not be more than 128 bytes",
         ));
     }
+    // Like the real server: without fieldManager, the User-Agent's product token names the manager.
     let manager = explicit_manager.clone().unwrap_or_else(|| {
-        req.user_agent
-            .split('/')
-            .next()
-            .unwrap_or_default()
-            .to_string()
+        match req.user_agent.split('/').next().unwrap_or_default() {
+            "" => "unknown".to_string(),
+            ua => ua.to_string(),
+        }
     });
     let force = q.get("force").is_some_and(|v| v == "true");
     let mut ctx = Ctx {
