@@ -182,11 +182,18 @@ impl Simulator {
         format!("http://{}", self.addr)
     }
 
-    /// A `kube::Client` talking to this simulator over HTTP (default namespace `default`).
-    pub fn client(&self) -> kube::Client {
+    /// A `kube::Config` for this simulator (plain HTTP, namespace `default`), to
+    /// build a client with non-default settings (e.g. `default_retry = false`).
+    pub fn config(&self) -> kube::Config {
         let mut config = kube::Config::new(self.url().parse().expect("a valid URL"));
         config.default_namespace = "default".into();
-        kube::Client::try_from(config).expect("kube-sim: building a kube::Client failed")
+        config
+    }
+
+    /// A `kube::Client` talking to this simulator over HTTP (default namespace
+    /// `default`, kube's default retries of 429/503/504 honouring Retry-After).
+    pub fn client(&self) -> kube::Client {
+        kube::Client::try_from(self.config()).expect("kube-sim: building a kube::Client failed")
     }
 
     /// Path of the kubeconfig file pointing at this simulator (for kubectl, helm, child processes).
