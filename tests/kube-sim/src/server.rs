@@ -339,7 +339,16 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
             }
             Route::NotFound => error_response(&status::no_such_resource()),
             Route::Resource(t) => match resource_request(&shared, &t, verb, &req) {
-                Ok(Reply::Json(code, v)) => json_response(code, &v),
+                Ok(Reply::Json(code, v)) => {
+                    // A create names its object in the body (or via generateName), not the URL.
+                    if record.name.is_empty()
+                        && verb == "create"
+                        && let Some(n) = v.pointer("/metadata/name").and_then(Value::as_str)
+                    {
+                        record.name = n.to_string();
+                    }
+                    json_response(code, &v)
+                }
                 Ok(Reply::Watch(p)) => {
                     let rx = watch::start(shared.clone(), *p);
                     let stream = futures::stream::unfold(rx, |mut rx| async move {
