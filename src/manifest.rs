@@ -149,7 +149,7 @@ fn read_object(
         return Err(fail(
             "",
             &["kind"],
-            "kind is missing: every object needs apiVersion and kind".into(),
+            "is missing: every object needs apiVersion and kind".into(),
         ));
     };
     let Some(api_version) = value
@@ -160,7 +160,7 @@ fn read_object(
         return Err(fail(
             kind,
             &["apiVersion"],
-            "apiVersion is missing: every object needs apiVersion and kind".into(),
+            "is missing: every object needs apiVersion and kind".into(),
         ));
     };
     let name = value
@@ -168,18 +168,18 @@ fn read_object(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let subject = if name.is_empty() {
-        kind.to_string()
-    } else {
-        format!("{kind} {name}")
-    };
     if name.is_empty() {
         return Err(fail(
-            &subject,
+            kind,
             &["metadata", "name"],
-            "metadata.name is required".into(),
+            "is required: every object needs a name".into(),
         ));
     }
+    let namespace = value
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or(default_namespace);
+    let subject = format!("{kind} {namespace}/{name}");
     let is_dynamo = matches!(kind, "DynamoGraphDeployment" | "DynamoComponentDeployment");
     if !is_dynamo {
         manifest.object = Object::Other(value.clone());
@@ -234,29 +234,16 @@ fn read_object(
     Ok(manifest)
 }
 
-/// The openAPIV3Schema of a Dynamo kind, generated once.
+/// The openAPIV3Schema of a Dynamo kind. The schemas are embedded as generated JSON
+/// (`src/api/crd_schemas.json`, kept in sync by `dynamoctl generate` and a test) because
+/// deriving them at run time costs ~150 ms, most of a `render` process.
 fn schema_of(kind: &str) -> &'static Value {
-    static SCHEMAS: OnceLock<Vec<(String, Value)>> = OnceLock::new();
+    static SCHEMAS: OnceLock<Value> = OnceLock::new();
     let schemas = SCHEMAS.get_or_init(|| {
-        crate::api::crd::all()
-            .into_iter()
-            .map(|crd| {
-                let schema = crd.spec.versions[0]
-                    .schema
-                    .as_ref()
-                    .and_then(|s| s.open_api_v3_schema.as_ref());
-                (
-                    crd.spec.names.kind.clone(),
-                    serde_json::to_value(schema).expect("schema serialises"),
-                )
-            })
-            .collect()
+        serde_json::from_str(include_str!("api/crd_schemas.json"))
+            .expect("embedded schemas are JSON")
     });
-    &schemas
-        .iter()
-        .find(|(k, _)| k == kind)
-        .expect("schema of a Dynamo kind")
-        .1
+    &schemas[kind]
 }
 
 /// `spec.services.Frontend.envs[0].name` from path segments.

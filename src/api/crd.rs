@@ -28,6 +28,25 @@ pub fn all() -> Vec<CustomResourceDefinition> {
     vec![graph_crd(), component_crd()]
 }
 
+/// The openAPIV3Schema of every kind, keyed by kind, as compact JSON: what
+/// `src/api/crd_schemas.json` holds for validation at run time.
+pub fn schemas_json() -> String {
+    let map: serde_json::Map<String, Value> = all()
+        .into_iter()
+        .map(|crd| {
+            let schema = crd.spec.versions[0]
+                .schema
+                .as_ref()
+                .and_then(|s| s.open_api_v3_schema.as_ref());
+            (
+                crd.spec.names.kind.clone(),
+                serde_json::to_value(schema).expect("schema serialises"),
+            )
+        })
+        .collect();
+    serde_json::to_string(&map).expect("schemas serialise") + "\n"
+}
+
 fn graph_crd() -> CustomResourceDefinition {
     let mut crd = DynamoGraphDeployment::crd();
     edit_schema(&mut crd, |schema| {

@@ -74,12 +74,12 @@ fn rows(out: &mut String, path: &str, node: &Value, required: &[String]) {
     if core.is_some() {
         return;
     }
-    let node = node.get("items").unwrap_or(node);
     let suffix = if node.get("items").is_some() {
         "[]"
     } else {
         ""
     };
+    let node = node.get("items").unwrap_or(node);
     let req: Vec<String> = node
         .get("required")
         .and_then(Value::as_array)

@@ -291,9 +291,13 @@ fn check_value(schema: &Value, value: &Value, path: &mut Vec<String>, out: &mut 
                 } else if !preserve
                     && (props.is_some() || s.get("type").and_then(Value::as_str) == Some("object"))
                 {
+                    let message = match props.and_then(|p| closest(key, p.keys())) {
+                        Some(near) => format!("unknown field; did you mean \"{near}\"?"),
+                        None => "unknown field".to_string(),
+                    };
                     out.push(Violation {
                         path: path.clone(),
-                        message: "unknown field".to_string(),
+                        message,
                     });
                 }
                 path.pop();
@@ -318,6 +322,32 @@ fn check_value(schema: &Value, value: &Value, path: &mut Vec<String>, out: &mut 
         }
         _ => {}
     }
+}
+
+/// The known field closest to a misspelt one, if any is close (edit distance ≤ 2).
+fn closest<'a>(key: &str, known: impl Iterator<Item = &'a String>) -> Option<&'a String> {
+    known
+        .map(|k| (edit_distance(&key.to_lowercase(), &k.to_lowercase()), k))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 fn article(ty: &str) -> String {

@@ -60,6 +60,10 @@ pub fn files() -> Vec<(PathBuf, Vec<u8>)> {
         ));
     }
     out.push((
+        "src/api/crd_schemas.json".into(),
+        crate::api::crd::schemas_json().into_bytes(),
+    ));
+    out.push((
         "docs/api_reference.md".into(),
         crate::api::reference::markdown().into_bytes(),
     ));

@@ -224,10 +224,15 @@ impl Serialize for ExtraPodSpec {
                 map.remove("containers");
             }
             if let Some(main) = &self.main_container {
-                map.insert(
-                    "mainContainer".to_string(),
-                    serde_json::to_value(main).map_err(S::Error::custom)?,
-                );
+                let mut main = serde_json::to_value(main).map_err(S::Error::custom)?;
+                // Container always writes `name`; the main container's name is ours to set.
+                if let Some(m) = main
+                    .as_object_mut()
+                    .filter(|m| m.get("name") == Some(&serde_json::json!("")))
+                {
+                    m.remove("name");
+                }
+                map.insert("mainContainer".to_string(), main);
             }
         }
         value.serialize(serializer)

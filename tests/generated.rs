@@ -1,0 +1,83 @@
+//! The committed generated files (CRDs, completions, man pages, API reference) match the code,
+//! and the CRDs are structural schemas the API server accepts.
+
+mod common;
+
+use common::{assert_golden, repo};
+use serde_json::Value;
+
+#[test]
+fn generated_files_are_up_to_date() {
+    for (path, content) in dynamoctl::cli::generate::files() {
+        assert_golden(&path, &content);
+    }
+}
+
+fn committed_crds() -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(repo().join("crds")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let docs = dynamoctl::yaml::parse_documents(&text).unwrap();
+        assert_eq!(docs.len(), 1, "{}", path.display());
+        out.push((path.display().to_string(), docs[0].value.clone()));
+    }
+    assert_eq!(out.len(), 2);
+    out
+}
+
+#[test]
+fn crds_are_structural_and_small() {
+    for (path, crd) in committed_crds() {
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert!(
+            size < 256 * 1024,
+            "{path} is {size} bytes; keep each CRD under 256 KiB"
+        );
+        for version in crd["spec"]["versions"].as_array().unwrap() {
+            let schema = &version["schema"]["openAPIV3Schema"];
+            let violations = dynamoctl::api::schema::structural_violations(schema);
+            assert!(
+                violations.is_empty(),
+                "{path} is not structural:\n{}",
+                violations.join("\n")
+            );
+            // extraPodSpec keeps full validation of the pod spec, not a free-form object.
+            let text = serde_json::to_string(schema).unwrap();
+            assert!(!text.contains("\"$ref\""), "{path} has $ref");
+            assert!(
+                text.contains("\"topologySpreadConstraints\""),
+                "{path} lost the PodSpec schema"
+            );
+        }
+        assert_eq!(
+            crd["metadata"]["annotations"]["helm.sh/resource-policy"],
+            "keep"
+        );
+    }
+}
+
+#[test]
+fn crd_descriptions_are_kept_for_our_fields_only() {
+    for (path, crd) in committed_crds() {
+        let schema = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+        let service = schema
+            .pointer("/properties/spec/properties/services/additionalProperties")
+            .unwrap_or_else(|| &schema["properties"]["spec"]);
+        assert!(
+            service
+                .pointer("/properties/replicas/description")
+                .is_some(),
+            "{path}"
+        );
+        let pod = &service["properties"]["extraPodSpec"];
+        assert!(
+            pod.get("description").is_some(),
+            "{path}: extraPodSpec keeps its own description"
+        );
+        assert!(
+            pod.pointer("/properties/affinity/description").is_none(),
+            "{path}: descriptions inside core types are dropped"
+        );
+    }
+}
