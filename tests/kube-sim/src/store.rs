@@ -52,6 +52,19 @@ pub struct Event {
     /// The object before the change, so watches with selectors can turn an
     /// object leaving their selection into DELETED (as the real watch cache does).
     pub prev: Option<Arc<Value>>,
+    /// The object serialised once (storage version), shared by every watch
+    /// that sends it: with hundreds of watches, per-watch serialisation would
+    /// dominate the cost of a write.
+    pub encoded: std::sync::OnceLock<bytes::Bytes>,
+}
+
+impl Event {
+    /// The JSON encoding of [`Event::object`], computed on first use.
+    pub fn encoded_object(&self) -> &bytes::Bytes {
+        self.encoded.get_or_init(|| {
+            bytes::Bytes::from(serde_json::to_vec(&*self.object).unwrap_or_default())
+        })
+    }
 }
 
 /// Events to replay plus a receiver for newer ones.
@@ -193,6 +206,7 @@ impl Store {
             etype,
             object: obj.clone(),
             prev,
+            encoded: Default::default(),
         });
         obj
     }
@@ -238,6 +252,7 @@ impl Store {
             etype: EventType::Deleted,
             object: last.clone(),
             prev: Some(prev),
+            encoded: Default::default(),
         });
         Some(last)
     }

@@ -63,7 +63,6 @@ fn translate(p: &WatchParams, ev: &Event) -> Option<Bytes> {
     if !in_scope(p, ev) {
         return None;
     }
-    let obj = as_version(&ev.object, &p.ctx.rt, &p.ctx.version);
     let now = matches(p, &ev.object);
     let before = ev.prev.as_ref().is_some_and(|o| matches(p, o));
     let t = match ev.etype {
@@ -74,7 +73,18 @@ fn translate(p: &WatchParams, ev: &Event) -> Option<Bytes> {
         EventType::Deleted if now || before => "DELETED",
         _ => return None,
     };
-    Some(line(t, &obj))
+    if p.ctx.version == p.ctx.rt.preferred_version() {
+        // Fast path: splice the shared encoding into the event envelope.
+        let obj = ev.encoded_object();
+        let mut b = Vec::with_capacity(obj.len() + 32);
+        b.extend_from_slice(b"{\"type\":\"");
+        b.extend_from_slice(t.as_bytes());
+        b.extend_from_slice(b"\",\"object\":");
+        b.extend_from_slice(obj);
+        b.extend_from_slice(b"}\n");
+        return Some(Bytes::from(b));
+    }
+    Some(line(t, &as_version(&ev.object, &p.ctx.rt, &p.ctx.version)))
 }
 
 fn bookmark(p: &WatchParams, rv: u64, initial_end: bool) -> Bytes {
@@ -169,10 +179,31 @@ pub fn start(shared: Arc<Shared>, p: WatchParams) -> mpsc::Receiver<Bytes> {
             tokio::select! {
                 ev = events.recv() => match ev {
                     Ok(ev) => {
-                        if ev.rv <= last_rv { continue; }
-                        last_rv = ev.rv;
-                        if let Some(b) = translate(&p, &ev)
-                            && tx.send(b).await.is_err() {
+                        // Drain whatever else is already queued into one chunk: one
+                        // write per burst instead of one per event keeps hundreds of
+                        // watches cheap under write load.
+                        let mut batch: Vec<u8> = Vec::new();
+                        if !events.is_empty() || ev.rv > last_rv {
+                            // Give concurrent writers a moment, so bursts batch up.
+                            tokio::task::yield_now().await;
+                        }
+                        let mut next = Some(ev);
+                        while let Some(ev) = next.take() {
+                            if ev.rv > last_rv {
+                                last_rv = ev.rv;
+                                if let Some(b) = translate(&p, &ev) {
+                                    batch.extend_from_slice(&b);
+                                }
+                            }
+                            if batch.len() < 256 * 1024 {
+                                match events.try_recv() {
+                                    Ok(e) => next = Some(e),
+                                    Err(broadcast::error::TryRecvError::Empty) => {}
+                                    Err(_) => return,
+                                }
+                            }
+                        }
+                        if !batch.is_empty() && tx.send(Bytes::from(batch)).await.is_err() {
                             return;
                         }
                     }
