@@ -3,12 +3,14 @@
 //! (unknown fields, types, enums, bounds) and its CEL rules, exactly what the API server would
 //! enforce; other kinds pass through unchanged. Pure: the caller reads the files.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
 use crate::api::consts::API_VERSION;
+use crate::api::schema::ObjectSchema;
 use crate::api::{DynamoComponentDeployment, DynamoGraphDeployment};
 use crate::yaml::{self, Document, Position};
 
@@ -193,7 +195,7 @@ fn read_object(
         ));
     }
     let schema = schema_of(kind);
-    let violations = crate::api::schema::validate(schema, value, None);
+    let violations = schema.validate(value, None);
     if !violations.is_empty() {
         return Err(violations
             .iter()
@@ -234,14 +236,19 @@ fn read_object(
     Ok(manifest)
 }
 
-/// The openAPIV3Schema of a Dynamo kind. The schemas are embedded as generated JSON
+/// The schema of a Dynamo kind. The schemas are embedded as generated JSON
 /// (`src/api/crd_schemas.json`, kept in sync by `dynamoctl generate` and a test) because
-/// deriving them at run time costs ~150 ms, most of a `render` process.
-fn schema_of(kind: &str) -> &'static Value {
-    static SCHEMAS: OnceLock<Value> = OnceLock::new();
+/// deriving them at run time costs ~150 ms, most of a `render` process; their CEL rules are
+/// compiled once per process.
+fn schema_of(kind: &str) -> &'static ObjectSchema {
+    static SCHEMAS: OnceLock<BTreeMap<String, ObjectSchema>> = OnceLock::new();
     let schemas = SCHEMAS.get_or_init(|| {
-        serde_json::from_str(include_str!("api/crd_schemas.json"))
-            .expect("embedded schemas are JSON")
+        let all: BTreeMap<String, Value> =
+            serde_json::from_str(include_str!("api/crd_schemas.json"))
+                .expect("embedded schemas are JSON");
+        all.into_iter()
+            .map(|(k, v)| (k, ObjectSchema::new(v)))
+            .collect()
     });
     &schemas[kind]
 }

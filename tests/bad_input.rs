@@ -28,7 +28,7 @@ fn every_bad_input_is_rejected_with_its_exact_message() {
             "{file}: nothing may be printed on stdout"
         );
         assert_golden(
-            &input.with_extension("stderr").strip_prefix(repo()).unwrap(),
+            input.with_extension("stderr").strip_prefix(repo()).unwrap(),
             &out.stderr,
         );
     }

@@ -48,8 +48,8 @@ fn check_structural(node: &Value, at: &str, needs_type: bool, out: &mut Vec<Stri
         out.push(format!("{at}: schema node is not an object"));
         return;
     };
-    for forbidden in ["$ref", "definitions", "$defs", "$schema", "oneOf"] {
-        if map.contains_key(forbidden) && !(forbidden == "oneOf" && !needs_type) {
+    for forbidden in ["$ref", "definitions", "$defs", "$schema"] {
+        if map.contains_key(forbidden) {
             out.push(format!(
                 "{at}: {forbidden} is not allowed in a structural schema"
             ));
@@ -135,35 +135,62 @@ fn check_structural(node: &Value, at: &str, needs_type: bool, out: &mut Vec<Stri
     }
 }
 
-/// Validates `value` against `schema` the way the API server would for a custom resource:
-/// types, unknown fields (strict, like `kubectl --validate=strict`), enums, numeric bounds,
-/// `required`, `maxItems`/`maxProperties`, then the CEL rules (`x-kubernetes-validations`).
-/// `old` enables transition rules such as immutability. `null` members are pruned first, as
-/// the API server does for non-nullable fields.
+/// A custom resource's schema, with its CEL rules compiled once, ready to validate objects.
+pub struct ObjectSchema {
+    schema: Value,
+    cel: kube::core::cel::CompiledSchema,
+}
+
+impl ObjectSchema {
+    /// Compiles the CEL rules of an openAPIV3Schema.
+    pub fn new(schema: Value) -> Self {
+        let cel = kube::core::cel::compile_schema(&schema);
+        ObjectSchema { schema, cel }
+    }
+
+    /// Validates `value` the way the API server would for a custom resource: types, unknown
+    /// fields (strict, like `kubectl --validate=strict`), enums, numeric bounds, `required`,
+    /// `maxItems`/`maxProperties`, then the CEL rules (`x-kubernetes-validations`). `old`
+    /// enables transition rules such as immutability. `null` members are pruned first, as the
+    /// API server does for non-nullable fields.
+    pub fn validate(&self, value: &Value, old: Option<&Value>) -> Vec<Violation> {
+        let value = self.envelope_stripped(value);
+        let mut out = Vec::new();
+        check_value(&self.schema, &value, &mut Vec::new(), &mut out);
+        if out.is_empty() {
+            let old = old.map(|o| self.envelope_stripped(o));
+            let validator = kube::core::cel::Validator::new();
+            if let Err(errors) = validator.validate_compiled(&self.cel, &value, old.as_ref()) {
+                for e in errors.into_vec() {
+                    out.push(Violation {
+                        path: split_field_path(&e.field_path),
+                        message: e.message,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The API server validates the envelope (apiVersion, kind, metadata) of every object
+    /// itself; CRD schemas describe the rest.
+    fn envelope_stripped(&self, value: &Value) -> Value {
+        let mut value = prune_nulls(value);
+        if let Some(map) = value.as_object_mut() {
+            let declared = self.schema.get("properties").and_then(Value::as_object);
+            for key in ["apiVersion", "kind", "metadata"] {
+                if declared.is_none_or(|d| !d.contains_key(key)) {
+                    map.remove(key);
+                }
+            }
+        }
+        value
+    }
+}
+
+/// Validates `value` against `schema` once; see [`ObjectSchema::validate`].
 pub fn validate(schema: &Value, value: &Value, old: Option<&Value>) -> Vec<Violation> {
-    let mut value = prune_nulls(value);
-    // The API server validates the envelope of every object itself; CRD schemas describe the rest.
-    if let Some(map) = value.as_object_mut() {
-        let declared = schema.get("properties").and_then(Value::as_object);
-        for key in ["apiVersion", "kind", "metadata"] {
-            if declared.is_none_or(|d| !d.contains_key(key)) {
-                map.remove(key);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    check_value(schema, &value, &mut Vec::new(), &mut out);
-    if out.is_empty() {
-        if let Err(errors) = kube::core::cel::Validator::new().validate(schema, &value, old) {
-            for e in errors.into_vec() {
-                out.push(Violation {
-                    path: split_field_path(&e.field_path),
-                    message: e.message,
-                });
-            }
-        }
-    }
-    out
+    ObjectSchema::new(schema.clone()).validate(value, old)
 }
 
 /// Drops `null` object members, recursively.
@@ -231,43 +258,43 @@ fn check_value(schema: &Value, value: &Value, path: &mut Vec<String>, out: &mut 
             return;
         }
     }
-    if let Some(allowed) = s.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(value) {
-            let list: Vec<String> = allowed.iter().map(|v| v.to_string()).collect();
-            fail(
-                path,
-                format!(
-                    "unsupported value {value}: must be one of {}",
-                    list.join(", ")
-                ),
-            );
-        }
+    if let Some(allowed) = s.get("enum").and_then(Value::as_array)
+        && !allowed.contains(value)
+    {
+        let list: Vec<String> = allowed.iter().map(|v| v.to_string()).collect();
+        fail(
+            path,
+            format!(
+                "unsupported value {value}: must be one of {}",
+                list.join(", ")
+            ),
+        );
     }
-    if let (Some(min), Some(n)) = (s.get("minimum").and_then(Value::as_f64), value.as_f64()) {
-        if n < min {
-            fail(
-                path,
-                format!("invalid value {value}: must be greater than or equal to {min}"),
-            );
-        }
+    if let (Some(min), Some(n)) = (s.get("minimum").and_then(Value::as_f64), value.as_f64())
+        && n < min
+    {
+        fail(
+            path,
+            format!("invalid value {value}: must be greater than or equal to {min}"),
+        );
     }
-    if let (Some(max), Some(n)) = (s.get("maximum").and_then(Value::as_f64), value.as_f64()) {
-        if n > max {
-            fail(
-                path,
-                format!("invalid value {value}: must be less than or equal to {max}"),
-            );
-        }
+    if let (Some(max), Some(n)) = (s.get("maximum").and_then(Value::as_f64), value.as_f64())
+        && n > max
+    {
+        fail(
+            path,
+            format!("invalid value {value}: must be less than or equal to {max}"),
+        );
     }
     match value {
         Value::Object(map) => {
-            if let Some(max) = s.get("maxProperties").and_then(Value::as_u64) {
-                if map.len() as u64 > max {
-                    fail(
-                        path,
-                        format!("has {} entries, at most {max} are allowed", map.len()),
-                    );
-                }
+            if let Some(max) = s.get("maxProperties").and_then(Value::as_u64)
+                && map.len() as u64 > max
+            {
+                fail(
+                    path,
+                    format!("has {} entries, at most {max} are allowed", map.len()),
+                );
             }
             for name in s
                 .get("required")
@@ -304,13 +331,13 @@ fn check_value(schema: &Value, value: &Value, path: &mut Vec<String>, out: &mut 
             }
         }
         Value::Array(items) => {
-            if let Some(max) = s.get("maxItems").and_then(Value::as_u64) {
-                if items.len() as u64 > max {
-                    fail(
-                        path,
-                        format!("has {} items, at most {max} are allowed", items.len()),
-                    );
-                }
+            if let Some(max) = s.get("maxItems").and_then(Value::as_u64)
+                && items.len() as u64 > max
+            {
+                fail(
+                    path,
+                    format!("has {} items, at most {max} are allowed", items.len()),
+                );
             }
             if let Some(item_schema) = s.get("items") {
                 for (i, item) in items.iter().enumerate() {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::defaults::{Role, main_port};
-use super::labels::{metadata, recommended};
+use super::labels::{metadata, owner_references, recommended};
 use super::pod::{PodInputs, template};
 use super::{RenderError, RenderOptions};
 use crate::api::DynamoComponentDeployment;
@@ -31,7 +31,7 @@ pub fn component(
     };
     let spec = &dcd.spec.component;
     let role = Role::of(spec.component_type.as_deref());
-    let owner = serde_json::to_value(dcd).expect("component serialises");
+    let owner = owner_references(dcd);
 
     // A hand-written DCD may lack the labels a graph gives it; derive them the same way.
     let spec_labels = spec.labels.clone().unwrap_or_default();
@@ -85,7 +85,7 @@ pub fn component(
     let mut out = vec![json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": metadata(&name, &namespace, &labels, &annotations, &owner),
+        "metadata": metadata(&name, &namespace, &labels, &annotations, owner.as_ref()),
         "spec": {
             "replicas": spec.replicas.unwrap_or(1),
             "selector": { "matchLabels": { LABEL_SELECTOR: name } },
@@ -119,14 +119,14 @@ pub fn component(
     out.push(json!({
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": metadata(&name, &namespace, &service_labels, &annotations, &owner),
+        "metadata": metadata(&name, &namespace, &service_labels, &annotations, owner.as_ref()),
         "spec": {
             "selector": selector,
             "ports": [{ "name": port_name, "port": port, "targetPort": port_name, "protocol": "TCP" }],
         },
     }));
 
-    if let Some(ingress) = ingress(dcd, &name, &namespace, &labels, &owner, port) {
+    if let Some(ingress) = ingress(dcd, &name, &namespace, &labels, owner.as_ref(), port) {
         out.push(ingress);
     }
     if let Some(model) = &spec.model_ref {
@@ -181,7 +181,7 @@ fn ingress(
     name: &str,
     namespace: &str,
     labels: &BTreeMap<String, String>,
-    owner: &Value,
+    owner: Option<&Value>,
     port: i32,
 ) -> Option<Value> {
     let spec = dcd.spec.component.ingress.as_ref()?;

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use kube::Resource;
 use kube::api::ObjectMeta;
 use serde_json::{Value, json};
 
@@ -49,7 +50,7 @@ pub fn graph(
         path,
         message,
     };
-    let owner = serde_json::to_value(dgd).expect("graph serialises");
+    let owner = owner_references(dgd);
     let annotations = dgd.metadata.annotations.clone().unwrap_or_default();
     let discovery = discovery_backend(&annotations, opts);
 
@@ -77,7 +78,7 @@ pub fn graph(
     }
     if discovery == "kubernetes" {
         out.objects
-            .extend(discovery_rbac(&name, &namespace, &owner));
+            .extend(discovery_rbac(&name, &namespace, owner.as_ref()));
     }
     if services
         .values()
@@ -103,7 +104,7 @@ pub fn graph(
         out.objects.push(json!({
             "apiVersion": "v1",
             "kind": "PersistentVolumeClaim",
-            "metadata": metadata(&pvc.name, &namespace, &labels, &BTreeMap::new(), &owner),
+            "metadata": metadata(&pvc.name, &namespace, &labels, &BTreeMap::new(), owner.as_ref()),
             "spec": spec,
         }));
     }
@@ -250,21 +251,23 @@ fn component_for(
             .service_account_name
             .get_or_insert_with(|| PLANNER_SERVICE_ACCOUNT.to_string());
     }
-    if spec.component_type.as_deref() == Some("frontend") && spec.ingress.is_none() {
-        if let Some(class) = &opts.ingress_class_name {
-            spec.ingress = Some(crate::api::v1alpha1::IngressSpec {
-                enabled: Some(true),
-                host: Some(graph.to_string()),
-                host_suffix: opts.ingress_host_suffix.clone(),
-                ingress_controller_class_name: Some(class.clone()),
-                tls: opts.ingress_tls_secret_name.clone().map(|s| {
-                    crate::api::v1alpha1::IngressTls {
-                        secret_name: Some(s),
-                    }
+    if spec.component_type.as_deref() == Some("frontend")
+        && spec.ingress.is_none()
+        && let Some(class) = &opts.ingress_class_name
+    {
+        spec.ingress = Some(crate::api::v1alpha1::IngressSpec {
+            enabled: Some(true),
+            host: Some(graph.to_string()),
+            host_suffix: opts.ingress_host_suffix.clone(),
+            ingress_controller_class_name: Some(class.clone()),
+            tls: opts
+                .ingress_tls_secret_name
+                .clone()
+                .map(|s| crate::api::v1alpha1::IngressTls {
+                    secret_name: Some(s),
                 }),
-                ..Default::default()
-            });
-        }
+            ..Default::default()
+        });
     }
     let mut labels = identity;
     labels.extend(recommended(
@@ -272,13 +275,12 @@ fn component_for(
         spec.component_type.as_deref().unwrap_or("component"),
         &name,
     ));
-    let owner = serde_json::to_value(dgd).expect("graph serialises");
     DynamoComponentDeployment {
         metadata: ObjectMeta {
             name: Some(name),
             namespace: Some(namespace.to_string()),
             labels: Some(labels),
-            owner_references: owner_references(&owner).and_then(|v| serde_json::from_value(v).ok()),
+            owner_references: dgd.controller_owner_ref(&()).map(|r| vec![r]),
             ..Default::default()
         },
         spec: DynamoComponentDeploymentSpec {
@@ -296,7 +298,7 @@ fn to_values<T: serde::Serialize>(list: &Option<Vec<T>>) -> Vec<Value> {
         .collect()
 }
 
-fn discovery_rbac(graph: &str, namespace: &str, owner: &Value) -> Vec<Value> {
+fn discovery_rbac(graph: &str, namespace: &str, owner: Option<&Value>) -> Vec<Value> {
     let sa = format!("{graph}-k8s-service-discovery");
     let labels = recommended(graph, "rbac", &sa);
     let meta = |name: &str| metadata(name, namespace, &labels, &BTreeMap::new(), owner);

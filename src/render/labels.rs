@@ -17,34 +17,27 @@ pub fn recommended(graph: &str, role: &str, instance: &str) -> BTreeMap<String, 
     ])
 }
 
-/// A controller ownerReference to `owner`, or none when the owner has no uid yet (rendering
-/// offline, before the object exists): the API server rejects references without one.
-pub fn owner_references(owner: &Value) -> Option<Value> {
-    let uid = owner.pointer("/metadata/uid").and_then(Value::as_str)?;
-    Some(json!([{
-        "apiVersion": owner["apiVersion"],
-        "kind": owner["kind"],
-        "name": owner["metadata"]["name"],
-        "uid": uid,
-        "controller": true,
-        "blockOwnerDeletion": true,
-    }]))
+/// The controller ownerReference to `owner` as a one-item list, or none when the owner has no
+/// uid yet (rendering offline, before the object exists): the API server rejects references
+/// without one.
+pub fn owner_references<K: kube::Resource<DynamicType = ()>>(owner: &K) -> Option<Value> {
+    owner.controller_owner_ref(&()).map(|r| json!([r]))
 }
 
-/// Object metadata with labels, optional annotations and the owner reference.
+/// Object metadata with labels, optional annotations and the owner references.
 pub fn metadata(
     name: &str,
     namespace: &str,
     labels: &BTreeMap<String, String>,
     annotations: &BTreeMap<String, String>,
-    owner: &Value,
+    owner: Option<&Value>,
 ) -> Value {
     let mut m = json!({ "name": name, "namespace": namespace, "labels": labels });
     if !annotations.is_empty() {
         m["annotations"] = json!(annotations);
     }
-    if let Some(refs) = owner_references(owner) {
-        m["ownerReferences"] = refs;
+    if let Some(refs) = owner {
+        m["ownerReferences"] = refs.clone();
     }
     m
 }

@@ -99,31 +99,30 @@ pub fn render_all(
             Object::Other(v) => out.push((i, v.clone())),
         }
     }
-    let mut seen: std::collections::BTreeMap<(usize, String, String, String), Value> =
-        Default::default();
-    let mut result = Vec::new();
+    // Sorting first puts duplicates next to each other; the stable sort keeps input order.
+    out.sort_by_cached_key(|(_, v)| order::sort_key(v));
+    let mut result: Vec<Value> = Vec::with_capacity(out.len());
     for (i, value) in out {
-        let key = order::sort_key(&value);
-        match seen.get(&key) {
-            Some(existing) if *existing == value => continue,
-            Some(_) => {
-                return Err((
-                    i,
-                    RenderError {
-                        object: format!("{} {}/{}", key.1, key.2, key.3),
-                        path: Vec::new(),
-                        message: "is defined twice with different content; keep one definition"
-                            .to_string(),
-                    },
-                ));
+        if let Some(last) = result
+            .last()
+            .filter(|l| order::sort_key(l) == order::sort_key(&value))
+        {
+            if *last == value {
+                continue;
             }
-            None => {
-                seen.insert(key, value.clone());
-                result.push(value);
-            }
+            let (_, kind, namespace, name) = order::sort_key(&value);
+            return Err((
+                i,
+                RenderError {
+                    object: format!("{kind} {namespace}/{name}"),
+                    path: Vec::new(),
+                    message: "is defined twice with different content; keep one definition"
+                        .to_string(),
+                },
+            ));
         }
+        result.push(value);
     }
-    order::sort(&mut result);
     Ok(result)
 }
 
