@@ -51,6 +51,8 @@ pub struct Ctx {
     pub manager: String,
     /// `force=true` (apply only).
     pub force: bool,
+    /// `fieldValidation` (`Strict` rejects fields a CRD schema does not declare).
+    pub field_validation: Option<String>,
 }
 
 /// Options of a list or deletecollection.
@@ -247,6 +249,34 @@ impl State {
         Ok(())
     }
 
+    /// Drops fields a custom resource's schema does not declare (structural
+    /// pruning); with `fieldValidation=Strict` they are an error instead.
+    fn prune_custom(&self, ctx: &Ctx, obj: &mut Value) -> Result<(), ApiError> {
+        let Some(schema) = ctx.rt.schema(&ctx.version) else {
+            return Ok(());
+        };
+        let mut pruned = Vec::new();
+        crate::defaults::prune(obj, schema, "", true, &mut pruned);
+        if !pruned.is_empty() && ctx.field_validation.as_deref() == Some("Strict") {
+            let fields: Vec<String> = pruned
+                .iter()
+                .map(|p| format!("unknown field \"{}\"", p.trim_start_matches('.')))
+                .collect();
+            return Err(status::bad_request(format!(
+                "{kind} in version \"{v}\" cannot be handled as a {kind}: strict decoding error: {}",
+                fields.join(", "),
+                kind = ctx.rt.kind,
+                v = ctx.version
+            )));
+        }
+        Ok(())
+    }
+
+    /// Server-side defaults (built-in kinds, or the CRD schema's `default:`s).
+    fn default_fields(ctx: &Ctx, obj: &mut Value) {
+        crate::defaults::apply(&ctx.rt, obj, ctx.rt.schema(&ctx.version));
+    }
+
     // ---- reads ------------------------------------------------------------
 
     /// GET one object (or its status/scale view).
@@ -339,6 +369,7 @@ impl State {
         }
         self.check_type_meta(ctx, &body)?;
         let mut obj = body;
+        self.prune_custom(ctx, &mut obj)?;
         let name = match md_str(&obj, "name").filter(|n| !n.is_empty()) {
             Some(n) => n.to_string(),
             None => match md_str(&obj, "generateName").filter(|n| !n.is_empty()) {
@@ -405,6 +436,7 @@ impl State {
         } else {
             Scope::All
         };
+        Self::default_fields(ctx, &mut obj);
         ownership::record_update(None, &mut obj, &ctx.manager, scope, &now_rfc3339());
         self.defaults_on_create(&ctx.rt, &mut obj)?;
         self.commit_create(ctx, obj)
@@ -502,6 +534,8 @@ impl State {
         {
             return Err(status::conflict_stale(&ctx.rt.group, &ctx.rt.plural, name));
         }
+        let mut body = body;
+        self.prune_custom(ctx, &mut body)?;
         let new = merge_scoped(&old, &body, Self::scope(ctx));
         self.finish_update(ctx, &old, new, None)
     }
@@ -525,6 +559,7 @@ impl State {
         let old = self.existing(ctx)?;
         let mut patched = as_version(&old, &ctx.rt, &ctx.version);
         patch::apply_patch(kind, &mut patched, &body)?;
+        self.prune_custom(ctx, &mut patched)?;
         if let Some(rv) = md_str(&patched, "resourceVersion")
             && Some(rv) != md_str(&old, "resourceVersion")
         {
@@ -558,6 +593,8 @@ impl State {
             return Err(status::bad_request("invalid object type: /, Kind="));
         }
         self.check_type_meta(ctx, &body)?;
+        let mut body = body;
+        self.prune_custom(ctx, &mut body)?;
         if body
             .pointer("/metadata/managedFields")
             .is_some_and(|v| !v.is_null())
@@ -666,6 +703,9 @@ impl State {
                 }
             }
         }
+        // Defaults before ownership: an Update manager owns the defaulted fields
+        // it caused (as upstream), an Apply manager only what it applied.
+        Self::default_fields(ctx, &mut new);
         let scope = Self::scope(ctx);
         match managed {
             Some(Value::Null) => {
@@ -1019,6 +1059,7 @@ impl State {
             dry_run: false,
             manager: "kube-controller-manager".into(),
             force: false,
+            field_validation: None,
         };
         let _ = self.delete(
             &ctx,
@@ -1052,6 +1093,7 @@ impl State {
             dry_run: false,
             manager: manager.into(),
             force: false,
+            field_validation: None,
         };
         let mut body = new;
         body["metadata"]

@@ -50,6 +50,8 @@ pub struct ResourceType {
     pub custom: bool,
     /// kubectl categories (e.g. `all`).
     pub categories: Vec<String>,
+    /// CRD `openAPIV3Schema` per version (empty for built-in kinds).
+    pub schemas: Vec<(String, Value)>,
 }
 
 impl ResourceType {
@@ -65,6 +67,14 @@ impl ResourceType {
     /// The preferred version.
     pub fn preferred_version(&self) -> &str {
         &self.versions[0]
+    }
+
+    /// The CRD schema of a version, if this is a custom resource with one.
+    pub fn schema(&self, version: &str) -> Option<&Value> {
+        self.schemas
+            .iter()
+            .find(|(v, _)| v == version)
+            .map(|(_, s)| s)
     }
 }
 
@@ -93,6 +103,7 @@ fn builtin(
         return_deleted_object: false,
         custom: false,
         categories: vec![],
+        schemas: vec![],
     }
 }
 
@@ -360,6 +371,7 @@ pub fn from_crd(crd: &Value) -> Result<ResourceType, String> {
     let mut storage_first = None;
     let mut status = false;
     let mut scale = None;
+    let mut schemas = Vec::new();
     for ver in versions {
         let name = ver["name"]
             .as_str()
@@ -371,6 +383,9 @@ pub fn from_crd(crd: &Value) -> Result<ResourceType, String> {
             } else {
                 served.push(name.clone());
             }
+        }
+        if let Some(schema) = ver.pointer("/schema/openAPIV3Schema") {
+            schemas.push((name.clone(), schema.clone()));
         }
         let sub = &ver["subresources"];
         if sub.get("status").is_some() {
@@ -410,6 +425,7 @@ pub fn from_crd(crd: &Value) -> Result<ResourceType, String> {
         return_deleted_object: true,
         custom: true,
         categories: strs(&names["categories"]),
+        schemas,
     })
 }
 

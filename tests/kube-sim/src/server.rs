@@ -473,6 +473,7 @@ fn resource_request(
         dry_run,
         manager,
         force,
+        field_validation: q.get("fieldValidation").cloned(),
     };
     let list_opts = || -> Result<ListOpts, ApiError> {
         Ok(ListOpts {

@@ -571,3 +571,58 @@ async fn crds_are_served_once_created_and_gone_once_deleted() {
     })
     .await
 }
+
+#[tokio::test]
+async fn server_defaults_are_filled_but_not_owned_by_the_applier() {
+    bounded(async {
+        let sim = sim().await;
+        let api: Api<Deployment> = Api::default_namespaced(sim.client());
+        let body = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}},
+            "spec": {"containers": [{"name": "c", "image": "nginx:1.27", "ports": [{"containerPort": 80}]}]}}}});
+        let d = api.patch("d", &PatchParams::apply("me"), &Patch::Apply(body)).await.unwrap();
+        let spec = d.spec.unwrap();
+        assert_eq!(spec.replicas, Some(1));
+        assert_eq!(spec.strategy.unwrap().type_.as_deref(), Some("RollingUpdate"));
+        assert_eq!((spec.revision_history_limit, spec.progress_deadline_seconds), (Some(10), Some(600)));
+        let pod = spec.template.spec.unwrap();
+        assert_eq!((pod.restart_policy.as_deref(), pod.dns_policy.as_deref()), (Some("Always"), Some("ClusterFirst")));
+        let c = &pod.containers[0];
+        assert_eq!(c.image_pull_policy.as_deref(), Some("IfNotPresent"));
+        assert_eq!(c.ports.as_ref().unwrap()[0].protocol.as_deref(), Some("TCP"));
+        let mf = d.metadata.managed_fields.unwrap();
+        let owned = serde_json::to_string(&mf[0].fields_v1.as_ref().unwrap().0).unwrap();
+        assert!(!owned.contains("imagePullPolicy") && !owned.contains("f:strategy"), "{owned}");
+    })
+    .await
+}
+
+#[tokio::test]
+async fn custom_resources_get_schema_defaults_and_pruning() {
+    bounded(async {
+        let sim = sim().await;
+        let client = sim.client();
+        let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> = Api::all(client.clone());
+        let crd = serde_json::from_value(json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "gadgets.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced",
+                "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+                "versions": [{"name": "v1", "served": true, "storage": true,
+                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                        "spec": {"type": "object", "properties": {"size": {"type": "integer", "default": 2}, "name": {"type": "string"}}}}}}}]}
+        }))
+        .unwrap();
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+        let body = r#"{"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"g"},"spec":{"name":"x","bogus":1}}"#;
+        // Strict validation rejects the undeclared field, as kubectl's default --validate=strict does.
+        let (code, status) = raw(&sim, "POST", "/apis/example.com/v1/namespaces/default/gadgets?fieldValidation=Strict", Some("application/json"), Some(body)).await;
+        assert_eq!((code, status["reason"].as_str()), (400, Some("BadRequest")));
+        assert!(status["message"].as_str().unwrap().ends_with("strict decoding error: unknown field \"spec.bogus\""), "{status}");
+        // Otherwise it is pruned silently and defaults are applied.
+        let (code, obj) = raw(&sim, "POST", "/apis/example.com/v1/namespaces/default/gadgets", Some("application/json"), Some(body)).await;
+        assert_eq!(code, 201);
+        assert_eq!(obj["spec"], json!({"name": "x", "size": 2}));
+    })
+    .await
+}
