@@ -91,7 +91,7 @@ impl Default for Options {
             kubelet: false,
             kubelet_ready_delay: Duration::from_millis(200),
             bookmark_interval: Duration::from_secs(1),
-            history_limit: 100_000,
+            history_limit: 20_000,
             seed: None,
         }
     }
