@@ -4,7 +4,8 @@
 //! (`application/vnd.kubernetes.protobuf`) by default; helm's release storage
 //! writes its `sh.helm.release.v1.*` Secrets (and DeleteOptions) that way.
 //! Responses are always JSON (clients accept it and decode by Content-Type), so
-//! only request bodies need decoding: Secret, ConfigMap and DeleteOptions.
+//! only request bodies need decoding: Secret, ConfigMap, Namespace,
+//! ServiceAccount and DeleteOptions.
 //! Other kinds are answered with 415, as a server that lacks a decoder does.
 
 use serde_json::{Map, Value, json};
@@ -246,6 +247,29 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
             ] {
                 if !m.is_empty() {
                     out[k] = Value::Object(m);
+                }
+            }
+        }
+        // `kubectl create namespace` / `create serviceaccount` send these.
+        "Namespace" | "ServiceAccount" => {
+            for (n, f) in fields(raw)? {
+                match (kind.as_str(), n, f) {
+                    (_, 1, Field::Bytes(x)) => out["metadata"] = object_meta(x)?,
+                    ("Namespace", 2, Field::Bytes(spec)) => {
+                        let mut fins = Vec::new();
+                        for (sn, sf) in fields(spec)? {
+                            if let (1, Field::Bytes(v)) = (sn, sf) {
+                                fins.push(json!(string(v)?));
+                            }
+                        }
+                        if !fins.is_empty() {
+                            out["spec"] = json!({ "finalizers": fins });
+                        }
+                    }
+                    ("ServiceAccount", 4, Field::Varint(v)) => {
+                        out["automountServiceAccountToken"] = json!(v != 0)
+                    }
+                    _ => {}
                 }
             }
         }

@@ -156,6 +156,16 @@ async fn kubectl_get_and_server_side_apply() {
         let out = ok(&run(&kubectl, &sim, &home, &["get", "wd", "w1", "-o", "jsonpath={.spec.size}"]).await);
         assert_eq!(out, "3");
 
+        // Imperative creates send protobuf bodies for these kinds.
+        ok(&run(&kubectl, &sim, &home, &["create", "namespace", "imperative"]).await);
+        ok(&run(&kubectl, &sim, &home, &["create", "serviceaccount", "robot", "-n", "imperative"]).await);
+        ok(&run(&kubectl, &sim, &home, &["create", "secret", "generic", "creds", "--from-literal=user=admin", "-n", "imperative"]).await);
+        let out = ok(&run(&kubectl, &sim, &home, &["get", "secret", "creds", "-n", "imperative", "-o", "jsonpath={.data.user}"]).await);
+        assert_eq!(out, "YWRtaW4=");
+        // Client-side apply (three-way merge) also works.
+        let out = ok(&run(&kubectl, &sim, &home, &["apply", "-f", w.to_str().unwrap()]).await);
+        assert!(out.contains("widget.example.com/w1"), "{out}");
+
         let out = ok(&run(&kubectl, &sim, &home, &["delete", "configmap", "settings", "-n", "shop"]).await);
         assert!(out.contains("configmap \"settings\" deleted"), "{out}");
         assert!(cms.get_opt("settings").await.unwrap().is_none());
