@@ -60,8 +60,21 @@ pub fn apply_patch(kind: PatchKind, target: &mut Value, patch: &Value) -> Result
                     "the server rejected our request due to an error in our request: {e}"
                 ))
             })?;
-            json_patch::patch(target, &ops)
-                .map_err(|e| ApiError::new(422, "Invalid", e.to_string(), None))
+            // The server's Go json-patch treats a missing path as null in `test`
+            // (kube's finalizer helper relies on it: `test /metadata/finalizers == null`
+            // on an object without finalizers). Such ops pass here too; the rest
+            // are applied in order by json_patch.
+            for op in ops.0 {
+                if let json_patch::PatchOperation::Test(t) = &op
+                    && t.value.is_null()
+                    && target.pointer(t.path.as_str()).is_none()
+                {
+                    continue;
+                }
+                json_patch::patch(target, std::slice::from_ref(&op))
+                    .map_err(|e| ApiError::new(422, "Invalid", e.to_string(), None))?;
+            }
+            Ok(())
         }
         PatchKind::Strategic => {
             if !patch.is_object() {
@@ -178,6 +191,19 @@ mod tests {
         assert_eq!(
             t,
             json!({"spec": {"containers": [{"name": "a", "image": "2"}, {"name": "c", "image": "3"}], "args": ["y"]}})
+        );
+    }
+
+    #[test]
+    fn json_patch_test_of_null_passes_on_missing_paths() {
+        let mut t = json!({"metadata": {"name": "x"}});
+        let p = json!([{"op": "test", "path": "/metadata/finalizers", "value": null}, {"op": "add", "path": "/metadata/finalizers", "value": ["f"]}]);
+        apply_patch(PatchKind::Json, &mut t, &p).unwrap();
+        assert_eq!(t["metadata"]["finalizers"], json!(["f"]));
+        let p = json!([{"op": "test", "path": "/metadata/name", "value": null}]);
+        assert_eq!(
+            apply_patch(PatchKind::Json, &mut t, &p).unwrap_err().code,
+            422
         );
     }
 
