@@ -6,9 +6,10 @@
 //! `".": {}` member marking the item itself).
 //!
 //! Simplification (documented in the README): the only associative lists are lists
-//! of objects that all carry a string `name`, keyed by that name; every other list
-//! is atomic (owned and replaced as a whole). The real server reads list types
-//! from the OpenAPI schema (`x-kubernetes-list-type`), which we do not have.
+//! of objects that all carry a string `name`, keyed by that name, and the only
+//! set list is `metadata.finalizers` (members `v:"<value>"`, as upstream); every
+//! other list is atomic (owned and replaced as a whole). The real server reads
+//! list types from the OpenAPI schema (`x-kubernetes-list-type`), which we do not have.
 
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
@@ -22,6 +23,17 @@ pub enum PathElem {
     Field(String),
     /// `k:{"name":"<value>"}`.
     Key(String),
+    /// `v:<json value>`: a member of a set list (holds the JSON encoding).
+    Value(String),
+}
+
+/// Whether the list at `path` is a set (`x-kubernetes-list-type: set` upstream).
+pub fn is_set_list(path: &[PathElem]) -> bool {
+    matches!(path, [PathElem::Field(a), PathElem::Field(b)] if a == "metadata" && b == "finalizers")
+}
+
+fn scalar_key(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
 }
 
 /// A path from the object root.
@@ -171,6 +183,7 @@ fn elem_key(e: &PathElem) -> String {
     match e {
         PathElem::Field(f) => format!("f:{f}"),
         PathElem::Key(n) => format!("k:{}", json!({ "name": n })),
+        PathElem::Value(v) => format!("v:{v}"),
     }
 }
 
@@ -182,6 +195,17 @@ fn walk(v: &Value, path: Path, out: &mut BTreeSet<Path>) {
                 let mut p = path.clone();
                 p.push(PathElem::Field(k.clone()));
                 walk(c, p, out);
+            }
+        }
+        Value::Array(items)
+            if is_set_list(&path)
+                && !items.is_empty()
+                && items.iter().all(|i| !i.is_object() && !i.is_array()) =>
+        {
+            for it in items {
+                let mut p = path.clone();
+                p.push(PathElem::Value(scalar_key(it)));
+                out.insert(p);
             }
         }
         Value::Array(items) if is_list_map(items) => {
@@ -220,8 +244,10 @@ fn parse_node(v: &Value, path: &mut Path, out: &mut BTreeSet<Path>) {
                 Some(n) => PathElem::Key(n.to_string()),
                 None => continue,
             }
+        } else if let Some(v) = k.strip_prefix("v:") {
+            PathElem::Value(v.to_string())
         } else {
-            // `v:` (set members) and `i:` (indices) are never produced by this simulator.
+            // `i:` (indices) is never produced by this simulator.
             continue;
         };
         path.push(elem);
@@ -241,6 +267,7 @@ pub fn get_path<'a>(obj: &'a Value, path: &[PathElem]) -> Option<&'a Value> {
         cur = match e {
             PathElem::Field(f) => cur.get(f)?,
             PathElem::Key(n) => cur.as_array()?.iter().find(|it| item_name(it) == Some(n))?,
+            PathElem::Value(v) => cur.as_array()?.iter().find(|it| scalar_key(it) == *v)?,
         };
     }
     if cur.is_null() { None } else { Some(cur) }
@@ -258,6 +285,7 @@ pub fn remove_path(obj: &mut Value, path: &[PathElem]) -> bool {
             PathElem::Key(n) => cur
                 .as_array_mut()
                 .and_then(|a| a.iter_mut().find(|it| item_name(it) == Some(n))),
+            PathElem::Value(_) => None,
         };
         match next {
             Some(n) => cur = n,
@@ -270,6 +298,14 @@ pub fn remove_path(obj: &mut Value, path: &[PathElem]) -> bool {
             Some(a) => {
                 let before = a.len();
                 a.retain(|it| item_name(it) != Some(n));
+                a.len() != before
+            }
+            None => false,
+        },
+        PathElem::Value(v) => match cur.as_array_mut() {
+            Some(a) => {
+                let before = a.len();
+                a.retain(|it| scalar_key(it) != *v);
                 a.len() != before
             }
             None => false,
@@ -288,6 +324,7 @@ pub fn path_string(path: &[PathElem]) -> String {
                 s.push_str(f);
             }
             PathElem::Key(n) => s.push_str(&format!("[name={}]", json!(n))),
+            PathElem::Value(v) => s.push_str(&format!("[={v}]")),
         }
     }
     s

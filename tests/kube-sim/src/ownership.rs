@@ -168,7 +168,7 @@ pub fn apply(
             continue;
         }
         for p in e.set.intersection(&new_set).0 {
-            if matches!(p.last(), Some(PathElem::Key(_))) {
+            if matches!(p.last(), Some(PathElem::Key(_) | PathElem::Value(_))) {
                 continue; // a list item's identity; its fields are compared separately
             }
             if get_path(&obj, &p) != get_path(&applied, &p) {
@@ -222,6 +222,25 @@ pub fn apply(
         }
     }
 
+    // metadata.finalizers is a set: the applied members join the live ones.
+    let mut applied = applied;
+    if let (Some(live), Some(mine)) = (
+        obj.pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .cloned(),
+        applied
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .cloned(),
+    ) {
+        let mut union = live;
+        for f in mine {
+            if !union.contains(&f) {
+                union.push(f);
+            }
+        }
+        applied["metadata"]["finalizers"] = Value::Array(union);
+    }
     merge_apply(&mut obj, &applied);
 
     match entries.iter_mut().find(|e| mine(e)) {
@@ -254,7 +273,10 @@ fn prune_empty_parents(obj: &mut Value, path: &[PathElem], others: &FieldSet, ne
     let mut p = path.to_vec();
     while p.len() > 2 {
         p.pop();
-        let empty = get_path(obj, &p).is_some_and(|v| v.as_object().is_some_and(|m| m.is_empty()));
+        let empty = get_path(obj, &p).is_some_and(|v| {
+            v.as_object().is_some_and(|m| m.is_empty())
+                || v.as_array().is_some_and(|a| a.is_empty())
+        });
         if !empty || others.has_prefix(&p) || new_set.has_prefix(&p) {
             break;
         }
@@ -332,7 +354,7 @@ pub fn record_update(old: Option<&Value>, new: &mut Value, manager: &str, scope:
             .filter(|p| match old {
                 None => true,
                 Some(o) => match p.last() {
-                    Some(PathElem::Key(_)) => get_path(o, p).is_none(),
+                    Some(PathElem::Key(_) | PathElem::Value(_)) => get_path(o, p).is_none(),
                     _ => get_path(o, p) != get_path(new, p),
                 },
             })
@@ -432,6 +454,46 @@ mod tests {
         let mf = o["metadata"]["managedFields"].as_array().unwrap();
         assert_eq!(mf.len(), 1);
         assert_eq!(mf[0]["manager"], "m2");
+    }
+
+    #[test]
+    fn finalizers_are_a_set_with_per_member_ownership() {
+        let with = |fins: Value| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "finalizers": fins}});
+        let o = apply(None, &with(json!(["a/x"])), "m1", false, Scope::All, "t").unwrap();
+        let o = apply(
+            Some(&o),
+            &with(json!(["b/y"])),
+            "m2",
+            false,
+            Scope::All,
+            "t",
+        )
+        .unwrap();
+        assert_eq!(o["metadata"]["finalizers"], json!(["a/x", "b/y"]));
+        assert_eq!(
+            o["metadata"]["managedFields"][0]["fieldsV1"],
+            json!({"f:metadata": {"f:finalizers": {"v:\"a/x\"": {}}}})
+        );
+        let o = apply(
+            Some(&o),
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}),
+            "m1",
+            false,
+            Scope::All,
+            "t",
+        )
+        .unwrap();
+        assert_eq!(o["metadata"]["finalizers"], json!(["b/y"]));
+        let o = apply(
+            Some(&o),
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}),
+            "m2",
+            false,
+            Scope::All,
+            "t",
+        )
+        .unwrap();
+        assert!(o["metadata"].get("finalizers").is_none());
     }
 
     #[test]

@@ -142,6 +142,18 @@ pub fn strategic_merge(target: &mut Value, patch: &Value) {
             t.remove(k);
             continue;
         }
+        // metadata.finalizers has patchStrategy "merge": values are added, not replaced.
+        if k == "finalizers"
+            && let (Some(Value::Array(tl)), Value::Array(pl)) = (t.get_mut(k), pv)
+            && pl.iter().all(Value::is_string)
+        {
+            for v in pl {
+                if !tl.contains(v) {
+                    tl.push(v.clone());
+                }
+            }
+            continue;
+        }
         match (t.get_mut(k), pv) {
             (Some(Value::Array(tl)), Value::Array(pl))
                 if is_list_map(pl) && (tl.is_empty() || is_list_map(tl)) =>
