@@ -5,7 +5,9 @@
 
 pub mod api;
 pub mod cli;
+pub mod diff;
 pub mod error;
 pub mod manifest;
 pub mod render;
+pub mod status;
 pub mod yaml;

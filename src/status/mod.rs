@@ -1,0 +1,24 @@
+//! Readiness and status, as pure functions: when a Deployment has rolled out, what a
+//! component's and a graph's `status` should say, and the tables `dynamoctl status` prints.
+//! Time comes in as a parameter, and an unchanged world gives a byte-identical status, so
+//! the controller can compare and skip the write.
+
+mod age;
+mod component;
+mod condition;
+mod graph;
+mod readiness;
+mod table;
+
+pub use age::age;
+pub use component::{
+    CONDITION_AVAILABLE, REASON_DEPLOYMENT_NOT_READY, REASON_DEPLOYMENT_READY, REASON_RECONCILING,
+    component_status,
+};
+pub use graph::{
+    CONDITION_READY, REASON_ALL_READY, REASON_RECONCILE_FAILED, REASON_SOME_NOT_READY,
+    REASON_VALIDATION_FAILED, STATE_FAILED, STATE_PENDING, STATE_SUCCESSFUL, component_name,
+    graph_status, reconcile_failed, validation_failed,
+};
+pub use readiness::{Readiness, deployment_readiness};
+pub use table::{GraphRow, graph_row, graphs_table, services_table};
