@@ -27,6 +27,9 @@ end
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -s h -l help -d 'Print help'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -s V -l version -d 'Print version'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "render" -d 'Print the Kubernetes objects a graph becomes, without a cluster'
+complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "diff" -d 'Show what apply (and the operator) would change, or diff two revisions offline'
+complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "apply" -d 'Server-side apply graphs and other objects, in dependency order'
+complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "status" -d 'Show graphs and their health; with a name, one graph in detail'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "generate" -d 'Regenerate or check the generated files (CRDs, completions, man pages, API reference)'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -37,13 +40,55 @@ json\t'A JSON `v1/List`'"
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -l workloads-only -d 'Print only core Kubernetes objects (no DynamoGraphDeployment or DynamoComponentDeployment), for clusters without the CRDs or an operator'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -s V -l version -d 'Print version'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand diff" -s f -l filename -d 'More files, kubectl style' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand diff" -l from -d 'Compare with this old revision instead of a cluster: renders both and diffs the rendered objects, no cluster needed' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand diff" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand diff" -l context -d 'The kubeconfig context to use' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand diff" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand diff" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand diff" -s o -l output -d 'Output format' -r -f -a "text\t'Summary table, then unified diffs'
+json\t'The plan as JSON'"
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand diff" -l force-conflicts -d 'Take over fields other managers own in the dry run, as `apply --force-conflicts` would'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand diff" -s V -l version -d 'Print version'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -s f -l filename -d 'More files, kubectl style' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l context -d 'The kubeconfig context to use' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l dry-run -d 'Dry run: `server` asks the API server, `client` only validates locally' -r -f -a "none\t'Apply for real'
+server\t'Send the requests with `dryRun=All`: the server validates and computes, stores nothing'
+client\t'Validate and render locally; print what would be applied; contact no cluster'"
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l field-manager -d 'Field manager of the applied documents' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l timeout -d 'How long `--wait` waits' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l force-conflicts -d 'Take over fields that other field managers own'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l reconcile -d 'Also run the controller\'s reconcile for each graph from here (children and status), for clusters where no operator runs'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l wait -d 'Wait until every graph reports Ready for its current generation'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -s V -l version -d 'Print version'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand status" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand status" -l context -d 'The kubeconfig context to use' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand status" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand status" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand status" -s l -l selector -d 'Only graphs with these labels, e.g. `team=a,tier!=dev`' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand status" -s o -l output -d 'Output format' -r -f -a "table\t'Columns'
+wide\t'More columns'
+json\t'The objects as JSON'
+yaml\t'The objects as YAML'"
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand status" -s A -l all-namespaces -d 'Graphs of every namespace'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand status" -s w -l watch -d 'Keep watching and print again on every change'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand status" -s V -l version -d 'Print version'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand completion" -s V -l version -d 'Print version'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -l dir -d 'Repository root to write into' -r -F
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -l check -d 'Only check that the files are up to date (exit 1 when not)'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render completion generate help" -f -a "render" -d 'Print the Kubernetes objects a graph becomes, without a cluster'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render completion generate help" -f -a "completion" -d 'Print a shell completion script'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render completion generate help" -f -a "generate" -d 'Regenerate or check the generated files (CRDs, completions, man pages, API reference)'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render completion generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status completion generate help" -f -a "render" -d 'Print the Kubernetes objects a graph becomes, without a cluster'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status completion generate help" -f -a "diff" -d 'Show what apply (and the operator) would change, or diff two revisions offline'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status completion generate help" -f -a "apply" -d 'Server-side apply graphs and other objects, in dependency order'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status completion generate help" -f -a "status" -d 'Show graphs and their health; with a name, one graph in detail'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status completion generate help" -f -a "completion" -d 'Print a shell completion script'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status completion generate help" -f -a "generate" -d 'Regenerate or check the generated files (CRDs, completions, man pages, API reference)'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status completion generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,5 +1,5 @@
 //! The top-level error and its exit codes: 0 ok, 1 "differences / not ready" where a command
-//! defines it, 2 usage and bad input, 3 I/O failures.
+//! defines it, 2 usage and bad input, 3 I/O and cluster failures, 4 field-manager conflicts.
 
 use std::fmt;
 
@@ -14,6 +14,23 @@ pub enum Error {
     Usage(String),
     /// Reading or writing local files failed.
     Io(String),
+    /// A cluster operation failed before anything was written.
+    Cluster(crate::cluster::ClusterError),
+    /// A cluster operation failed after some objects were written: says exactly which.
+    Partial {
+        /// Objects written before the failure, in order.
+        applied: Vec<String>,
+        /// Objects not written.
+        not_applied: Vec<String>,
+        /// The failure.
+        error: crate::cluster::ClusterError,
+    },
+}
+
+impl From<crate::cluster::ClusterError> for Error {
+    fn from(e: crate::cluster::ClusterError) -> Self {
+        Error::Cluster(e)
+    }
 }
 
 impl Error {
@@ -22,6 +39,7 @@ impl Error {
         match self {
             Error::Input(_) | Error::Usage(_) => 2,
             Error::Io(_) => 3,
+            Error::Cluster(e) | Error::Partial { error: e, .. } => e.exit_code(),
         }
     }
 }
@@ -40,7 +58,35 @@ impl fmt::Display for Error {
             }
             Error::Usage(m) => write!(f, "error: {m}"),
             Error::Io(m) => write!(f, "error: {m}"),
+            Error::Cluster(e) => write!(f, "error: {e}"),
+            Error::Partial {
+                applied,
+                not_applied,
+                error,
+            } => {
+                writeln!(f, "error: {error}")?;
+                writeln!(
+                    f,
+                    "applied before the failure ({}): {}",
+                    applied.len(),
+                    list(applied)
+                )?;
+                write!(
+                    f,
+                    "not applied ({}): {}",
+                    not_applied.len(),
+                    list(not_applied)
+                )
+            }
         }
+    }
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
     }
 }
 

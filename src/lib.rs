@@ -5,6 +5,8 @@
 
 pub mod api;
 pub mod cli;
+pub mod cluster;
+pub mod controller;
 pub mod diff;
 pub mod error;
 pub mod manifest;

@@ -75,3 +75,9 @@ pub const GLOBAL_DYNAMO_NAMESPACE: &str = "dynamo";
 pub const MAIN_CONTAINER: &str = "main";
 /// Name of the namespace-scope marker Lease.
 pub const NAMESPACE_SCOPE_LEASE: &str = "dynamo-operator-namespace-scope";
+
+/// Hash of everything dynamoctl last applied to a child. A child whose live copy carries the
+/// same hash and still contains every applied field is up to date, so no write is sent; a
+/// changed hash (a field added *or removed*) triggers an apply, which server-side apply turns
+/// into exactly the needed change.
+pub const ANNOTATION_APPLIED_HASH: &str = "nvidia.com/dynamoctl-applied-hash";

@@ -1,10 +1,16 @@
 //! The command line: clap definitions and one thin module per subcommand.
 
+mod apply;
+mod clock;
+mod cluster_args;
 mod completion;
+mod diff;
 pub mod generate;
 mod input;
 mod output;
+mod progress;
 mod render;
+mod status;
 
 use std::process::ExitCode;
 
@@ -27,6 +33,12 @@ pub struct Cli {
 pub enum Command {
     /// Print the Kubernetes objects a graph becomes, without a cluster.
     Render(render::RenderArgs),
+    /// Show what apply (and the operator) would change, or diff two revisions offline.
+    Diff(diff::DiffArgs),
+    /// Server-side apply graphs and other objects, in dependency order.
+    Apply(apply::ApplyArgs),
+    /// Show graphs and their health; with a name, one graph in detail.
+    Status(status::StatusArgs),
     /// Print a shell completion script.
     Completion(completion::CompletionArgs),
     /// Regenerate or check the generated files (CRDs, completions, man pages, API reference).
@@ -35,9 +47,12 @@ pub enum Command {
 }
 
 /// Runs the parsed command line.
-pub fn run(cli: Cli) -> Result<ExitCode, Error> {
+pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Render(args) => render::run(args),
+        Command::Apply(args) => apply::run(args).await,
+        Command::Diff(args) => diff::run(args).await,
+        Command::Status(args) => status::run(args).await,
         Command::Completion(args) => completion::run(args),
         Command::Generate(args) => generate::run(args),
     }

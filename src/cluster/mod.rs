@@ -1,0 +1,14 @@
+//! The only module that talks to an API server: connecting, resolving kinds, server-side
+//! apply (real and dry-run), reading live objects, pruning. Shared by the CLI and the
+//! controller, so both write children the same way.
+
+mod apply;
+mod client;
+mod error;
+pub mod leases;
+mod resolve;
+
+pub use apply::{Applier, ApplyMode, is_subset, up_to_date, with_applied_hash};
+pub use client::{ConnectOptions, connect};
+pub use error::ClusterError;
+pub use resolve::{ObjectRef, Resolver};

@@ -1,0 +1,7 @@
+//! The operator's logic: reconcile a graph (render, apply its components and per-graph
+//! objects, prune what is no longer rendered, report status) and a component (render, apply
+//! its workload, report status). The CLI's `apply --reconcile` runs these same functions.
+
+mod reconcile;
+
+pub use reconcile::{GraphOutcome, Reconciler};

@@ -1,0 +1,266 @@
+//! One reconcile pass of a graph or a component. Builds no objects by hand: everything comes
+//! from `render`; writes go through `cluster`; status comes from `status`. A pass over a world
+//! that already matches issues no write at all.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::ResourceExt;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use serde_json::{Value, json};
+
+use crate::api::consts::*;
+use crate::api::{DynamoComponentDeployment, DynamoGraphDeployment};
+use crate::cluster::{Applier, ApplyMode, ClusterError, ObjectRef};
+use crate::render::{self, RenderOptions};
+
+/// Reconciles graphs and components against one cluster.
+pub struct Reconciler {
+    /// Writes and reads objects.
+    pub applier: Applier,
+    /// Operator-level render settings.
+    pub render: RenderOptions,
+}
+
+/// What a graph pass concluded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GraphOutcome {
+    /// Every component caught up and available.
+    Ready,
+    /// Applied; waiting for components.
+    Pending(String),
+    /// The spec cannot be rendered; retrying will not help until it changes.
+    Invalid(String),
+}
+
+impl Reconciler {
+    fn mode(&self) -> ApplyMode {
+        // The controller owns its children's fields outright: it always forces.
+        ApplyMode {
+            field_manager: FIELD_MANAGER_CONTROLLER.to_string(),
+            force: true,
+            dry_run: false,
+        }
+    }
+
+    fn client(&self) -> kube::Client {
+        self.applier.resolver.client().clone()
+    }
+
+    fn err(&self, what: &str, e: kube::Error) -> ClusterError {
+        ClusterError::from_kube(what, self.applier.resolver.server(), e)
+    }
+
+    /// Applies `objects` that are not already up to date; returns how many were written.
+    async fn ensure_all(&self, objects: &[Value]) -> Result<usize, ClusterError> {
+        let mut written = 0;
+        for obj in objects {
+            let live = self.applier.get(&ObjectRef::of(obj)).await?;
+            if self
+                .applier
+                .ensure(obj, live.as_ref(), &self.mode())
+                .await?
+                .is_some()
+            {
+                written += 1;
+            }
+        }
+        Ok(written)
+    }
+
+    /// One pass over a graph: components and per-graph objects applied, components of removed
+    /// services deleted (upstream leaves them running, #3379), status written if it changed.
+    pub async fn reconcile_graph(
+        &self,
+        dgd: &DynamoGraphDeployment,
+        now: &Time,
+    ) -> Result<GraphOutcome, ClusterError> {
+        let ns = dgd.namespace().unwrap_or_else(|| "default".to_string());
+        let name = dgd.name_any();
+        let children = match render::graph(dgd, &self.render) {
+            Ok(c) => c,
+            Err(e) => {
+                let message = e.to_string();
+                let status = crate::status::validation_failed(dgd, &message, now);
+                self.write_graph_status(dgd, &status).await?;
+                return Ok(GraphOutcome::Invalid(message));
+            }
+        };
+        self.ensure_all(&children.objects).await?;
+        let components: Vec<Value> = children
+            .components
+            .iter()
+            .map(|c| serde_json::to_value(c).expect("component serialises"))
+            .collect();
+        self.ensure_all(&components).await?;
+        self.prune_graph(dgd, &children).await?;
+
+        let dcds: Api<DynamoComponentDeployment> = Api::namespaced(self.client(), &ns);
+        let selector = format!("{LABEL_GRAPH}={name}");
+        let live = dcds
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(|e| self.err("list components", e))?;
+        let status = crate::status::graph_status(dgd, &live.items, now);
+        self.write_graph_status(dgd, &status).await?;
+        Ok(match status.state.as_deref() {
+            Some("successful") => GraphOutcome::Ready,
+            _ => GraphOutcome::Pending(ready_message(&status.conditions)),
+        })
+    }
+
+    /// Deletes components and RBAC this graph controls that are no longer rendered.
+    /// PersistentVolumeClaims are never deleted: they hold data.
+    async fn prune_graph(
+        &self,
+        dgd: &DynamoGraphDeployment,
+        children: &render::GraphChildren,
+    ) -> Result<(), ClusterError> {
+        let Some(uid) = dgd.uid() else { return Ok(()) };
+        let ns = dgd.namespace().unwrap_or_default();
+        let mut keep: Vec<ObjectRef> = children.objects.iter().map(ObjectRef::of).collect();
+        keep.extend(
+            children
+                .components
+                .iter()
+                .map(|c| ObjectRef::of(&serde_json::to_value(c).expect("serialises"))),
+        );
+        let selector = format!(
+            "{LABEL_MANAGED_BY}={MANAGED_BY},{LABEL_PART_OF}={}",
+            dgd.name_any()
+        );
+        for (api_version, kind) in [
+            (API_VERSION, "DynamoComponentDeployment"),
+            ("v1", "ServiceAccount"),
+            ("rbac.authorization.k8s.io/v1", "Role"),
+            ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+        ] {
+            let probe = ObjectRef {
+                api_version: api_version.into(),
+                kind: kind.into(),
+                namespace: Some(ns.clone()),
+                name: String::new(),
+            };
+            let Ok((api, _)) = self.applier.resolver.api(&probe, &ns) else {
+                continue;
+            };
+            let live = api
+                .list(&ListParams::default().labels(&selector))
+                .await
+                .map_err(|e| self.err(&format!("list {kind}"), e))?;
+            for obj in live.items {
+                let controlled = obj
+                    .owner_references()
+                    .iter()
+                    .any(|o| o.uid == uid && o.controller == Some(true));
+                let r = ObjectRef {
+                    name: obj.name_any(),
+                    ..probe.clone()
+                };
+                if controlled && !keep.contains(&r) {
+                    self.applier.delete(&r, false).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn write_graph_status(
+        &self,
+        dgd: &DynamoGraphDeployment,
+        status: &crate::api::DynamoGraphDeploymentStatus,
+    ) -> Result<(), ClusterError> {
+        if dgd.status.as_ref() == Some(status) {
+            return Ok(());
+        }
+        let api: Api<DynamoGraphDeployment> =
+            Api::namespaced(self.client(), &dgd.namespace().unwrap_or_default());
+        let body =
+            json!({ "apiVersion": API_VERSION, "kind": "DynamoGraphDeployment", "status": status });
+        api.patch_status(
+            &dgd.name_any(),
+            &PatchParams::apply(FIELD_MANAGER_STATUS).force(),
+            &Patch::Apply(&body),
+        )
+        .await
+        .map_err(|e| self.err(&format!("DynamoGraphDeployment {}", dgd.name_any()), e))?;
+        Ok(())
+    }
+
+    /// One pass over a component: workload objects applied, an Ingress that is no longer
+    /// rendered deleted, status written if it changed. Returns whether it is available.
+    pub async fn reconcile_component(
+        &self,
+        dcd: &DynamoComponentDeployment,
+        now: &Time,
+    ) -> Result<bool, ClusterError> {
+        let ns = dcd.namespace().unwrap_or_else(|| "default".to_string());
+        let name = dcd.name_any();
+        let objects = match render::component(dcd, &self.render) {
+            Ok(o) => o,
+            Err(e) => {
+                return Err(ClusterError::Rejected {
+                    object: format!("DynamoComponentDeployment {ns}/{name}"),
+                    code: 422,
+                    message: e.to_string(),
+                });
+            }
+        };
+        self.ensure_all(&objects).await?;
+        if !objects.iter().any(|o| o["kind"] == "Ingress") {
+            let r = ObjectRef {
+                api_version: "networking.k8s.io/v1".into(),
+                kind: "Ingress".into(),
+                namespace: Some(ns.clone()),
+                name: name.clone(),
+            };
+            if let Some(live) = self.applier.get(&r).await? {
+                let uid = dcd.uid();
+                let controlled = live
+                    .pointer("/metadata/ownerReferences")
+                    .and_then(Value::as_array)
+                    .is_some_and(|refs| {
+                        refs.iter()
+                            .any(|o| o.get("uid").and_then(Value::as_str) == uid.as_deref())
+                    });
+                if controlled {
+                    self.applier.delete(&r, false).await?;
+                }
+            }
+        }
+        let deployments: Api<Deployment> = Api::namespaced(self.client(), &ns);
+        let deployment = deployments
+            .get_opt(&name)
+            .await
+            .map_err(|e| self.err(&format!("Deployment {ns}/{name}"), e))?;
+        let status =
+            crate::status::component_status(dcd, deployment.as_ref(), dcd.status.as_ref(), now);
+        let available = status
+            .conditions
+            .iter()
+            .flatten()
+            .any(|c| c.type_ == "Available" && c.status == "True");
+        if dcd.status.as_ref() != Some(&status) {
+            let api: Api<DynamoComponentDeployment> = Api::namespaced(self.client(), &ns);
+            let body = json!({ "apiVersion": API_VERSION, "kind": "DynamoComponentDeployment", "status": status });
+            api.patch_status(
+                &name,
+                &PatchParams::apply(FIELD_MANAGER_STATUS).force(),
+                &Patch::Apply(&body),
+            )
+            .await
+            .map_err(|e| self.err(&format!("DynamoComponentDeployment {ns}/{name}"), e))?;
+        }
+        Ok(available)
+    }
+}
+
+fn ready_message(
+    conditions: &Option<Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>>,
+) -> String {
+    conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| c.message.clone())
+        .unwrap_or_default()
+}

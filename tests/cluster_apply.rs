@@ -1,0 +1,232 @@
+//! `dynamoctl apply` through the real binary against the API server simulator.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use common::repo;
+use kube_sim::{Options, Simulator};
+use serde_json::Value;
+
+/// Runs dynamoctl with a kubeconfig pointing at `sim`, off the async runtime, bounded in time.
+async fn dynamoctl(sim: &Simulator, args: &[&str]) -> Output {
+    let kubeconfig = sim.kubeconfig_path().to_path_buf();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let run = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
+            .current_dir(repo())
+            .args(&args)
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("dynamoctl runs")
+    });
+    tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("dynamoctl finished in time")
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+async fn sim_with_crds(kubelet: bool) -> Simulator {
+    let sim = Simulator::start(Options {
+        kubelet,
+        kubelet_ready_delay: Duration::from_millis(100),
+        ..Options::default()
+    })
+    .await;
+    let out = dynamoctl(
+        &sim,
+        &[
+            "apply",
+            "crds/nvidia.com_dynamographdeployments.yaml",
+            "crds/nvidia.com_dynamocomponentdeployments.yaml",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    sim
+}
+
+fn rendered(file: &Path) -> Vec<Value> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
+        .arg("render")
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    dynamoctl::yaml::parse_documents(std::str::from_utf8(&out.stdout).unwrap())
+        .unwrap()
+        .into_iter()
+        .map(|d| d.value)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_reconcile_wait_creates_what_render_prints() {
+    let sim = sim_with_crds(true).await;
+    let out = dynamoctl(
+        &sim,
+        &[
+            "apply",
+            "examples/mocker-agg.yaml",
+            "--reconcile",
+            "--wait",
+            "--timeout",
+            "60s",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("DynamoGraphDeployment default/mocker-agg is Ready")
+    );
+
+    for want in rendered(&repo().join("examples/mocker-agg.yaml")) {
+        let r = dynamoctl::cluster::ObjectRef::of(&want);
+        let group = r.api_version.split_once('/').map_or("", |(g, _)| g);
+        let plural = match r.kind.as_str() {
+            "Ingress" => "ingresses".to_string(),
+            k => format!("{}s", k.to_lowercase()),
+        };
+        let live = sim
+            .object(
+                group,
+                &plural,
+                r.namespace.as_deref().unwrap_or(""),
+                &r.name,
+            )
+            .unwrap_or_else(|| panic!("{r} was not created"));
+        if let Some(spec) = want.get("spec") {
+            assert!(
+                dynamoctl::cluster::is_subset(spec, &live["spec"]),
+                "{r}: live spec differs from render"
+            );
+        }
+    }
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_times_out_naming_what_is_not_ready() {
+    let sim = sim_with_crds(true).await;
+    sim.kubelet().hold("default", "mocker-agg-worker");
+    let out = dynamoctl(
+        &sim,
+        &[
+            "apply",
+            "examples/mocker-agg.yaml",
+            "--reconcile",
+            "--wait",
+            "--timeout",
+            "3s",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("timed out after 3s waiting for:"), "{err}");
+    assert!(
+        err.contains(
+            "DynamoGraphDeployment default/mocker-agg: Resources not ready: mocker-agg-worker"
+        ),
+        "{err}"
+    );
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_sends_nothing() {
+    let sim = Simulator::start(Options::default()).await;
+    let out = dynamoctl(
+        &sim,
+        &["apply", "tests/bad-input/12-negative-replicas.yaml"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        sim.audit().is_empty(),
+        "no request may reach the server: {:?}",
+        sim.audit()
+    );
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn converged_reconcile_writes_nothing() {
+    let sim = sim_with_crds(true).await;
+    let out = dynamoctl(
+        &sim,
+        &[
+            "apply",
+            "examples/vllm-disagg.yaml",
+            "--reconcile",
+            "--wait",
+            "--timeout",
+            "60s",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    sim.clear_audit();
+    // The CLI's apply of the graph itself is a write; a further reconcile pass is not.
+    let client = sim.client();
+    let applier = dynamoctl::cluster::Applier {
+        resolver: dynamoctl::cluster::Resolver::new(client.clone(), &sim.url())
+            .await
+            .unwrap(),
+        default_namespace: "default".into(),
+    };
+    let reconciler = dynamoctl::controller::Reconciler {
+        applier,
+        render: Default::default(),
+    };
+    let dgds: kube::Api<dynamoctl::api::DynamoGraphDeployment> =
+        kube::Api::namespaced(client.clone(), "default");
+    let dcds: kube::Api<dynamoctl::api::DynamoComponentDeployment> =
+        kube::Api::namespaced(client, "default");
+    let now =
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now());
+    sim.clear_audit();
+    let dgd = dgds.get("vllm-disagg").await.unwrap();
+    reconciler.reconcile_graph(&dgd, &now).await.unwrap();
+    for dcd in dcds.list(&Default::default()).await.unwrap() {
+        reconciler.reconcile_component(&dcd, &now).await.unwrap();
+    }
+    assert!(
+        sim.audit_writes().is_empty(),
+        "a converged reconcile must not write: {:?}",
+        sim.audit_writes()
+    );
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_server_is_one_clear_line() {
+    let dir = std::env::temp_dir().join(format!("dynamoctl-unreachable-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("config");
+    // Port 1 on loopback: nothing listens there.
+    std::fs::write(&kubeconfig, kube_sim::kubeconfig_yaml("http://127.0.0.1:1")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
+        .current_dir(repo())
+        .args(["apply", "examples/mocker-agg.yaml", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: cannot reach the API server at http://127.0.0.1:1/"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
