@@ -437,7 +437,14 @@ impl State {
             Scope::All
         };
         Self::default_fields(ctx, &mut obj);
-        ownership::record_update(None, &mut obj, &ctx.manager, scope, &now_rfc3339());
+        ownership::record_update(
+            None,
+            &mut obj,
+            &ctx.manager,
+            scope,
+            ctx.rt.schema(&ctx.version),
+            &now_rfc3339(),
+        );
         self.defaults_on_create(&ctx.rt, &mut obj)?;
         self.commit_create(ctx, obj)
     }
@@ -556,6 +563,13 @@ impl State {
         if kind == PatchKind::Apply {
             return self.apply(ctx, body);
         }
+        if kind == PatchKind::Strategic && ctx.rt.custom {
+            // Upstream: custom resources have no strategic-merge metadata, so the
+            // server does not accept that patch type for them.
+            return Err(status::unsupported_media_type(
+                "application/strategic-merge-patch+json",
+            ));
+        }
         let old = self.existing(ctx)?;
         let mut patched = as_version(&old, &ctx.rt, &ctx.version);
         patch::apply_patch(kind, &mut patched, &body)?;
@@ -622,8 +636,15 @@ impl State {
                 }
                 let mut applied = body;
                 applied["metadata"]["name"] = json!(name);
-                let mut merged =
-                    ownership::apply(None, &applied, &ctx.manager, ctx.force, scope, &now)?;
+                let mut merged = ownership::apply(
+                    None,
+                    &applied,
+                    &ctx.manager,
+                    ctx.force,
+                    scope,
+                    ctx.rt.schema(&ctx.version),
+                    &now,
+                )?;
                 // Create through the normal path, keeping the Apply ownership.
                 let managed = merged.pointer("/metadata/managedFields").cloned();
                 merged["metadata"]
@@ -642,8 +663,15 @@ impl State {
                     return Err(status::conflict_stale(&ctx.rt.group, &ctx.rt.plural, &name));
                 }
                 let live = as_version(&old, &ctx.rt, &ctx.version);
-                let merged =
-                    ownership::apply(Some(&live), &body, &ctx.manager, ctx.force, scope, &now)?;
+                let merged = ownership::apply(
+                    Some(&live),
+                    &body,
+                    &ctx.manager,
+                    ctx.force,
+                    scope,
+                    ctx.rt.schema(&ctx.version),
+                    &now,
+                )?;
                 let mf = merged.pointer("/metadata/managedFields").cloned();
                 let new = merge_scoped(&old, &merged, scope);
                 self.finish_update(ctx, &old, new, Some(mf.unwrap_or(Value::Null)))
@@ -722,6 +750,7 @@ impl State {
                     &mut nv,
                     &ctx.manager,
                     scope,
+                    rt.schema(&ctx.version),
                     &now_rfc3339(),
                 );
                 match nv.pointer("/metadata/managedFields") {

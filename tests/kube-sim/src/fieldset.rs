@@ -3,41 +3,184 @@
 //! A [`FieldSet`] is a set of [`Path`]s into an object. It converts to and from
 //! the `fieldsV1` wire format the real server writes into `metadata.managedFields`
 //! (`{"f:spec":{"f:replicas":{}}}`, list-map items as `k:{"name":"x"}` with a
-//! `".": {}` member marking the item itself).
+//! `".": {}` member marking the item itself, set members as `v:"x"`).
 //!
-//! Simplification (documented in the README): the only associative lists are lists
-//! of objects that all carry a string `name`, keyed by that name, and the only
-//! set list is `metadata.finalizers` (members `v:"<value>"`, as upstream); every
-//! other list is atomic (owned and replaced as a whole). The real server reads
-//! list types from the OpenAPI schema (`x-kubernetes-list-type`), which we do not have.
+//! How a list is merged and owned depends on its list type ([`ListKind`]):
+//! - custom resources: from the CRD schema, exactly as upstream
+//!   (`x-kubernetes-list-type: map` with `x-kubernetes-list-map-keys`, `set`,
+//!   otherwise atomic);
+//! - built-in kinds (no schema here; a simplification documented in the README):
+//!   a list of objects that all carry a string `name` is a map keyed by `name`,
+//!   `metadata.finalizers` is a set, every other list is atomic.
 
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
-/// One step of a path: a map field, or a list-map item identified by its `name`.
+/// One step of a path.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PathElem {
     /// `f:<field>`.
     Field(String),
-    /// `k:{"name":"<value>"}`.
+    /// `k:<json object of the key fields>`, e.g. `k:{"name":"c"}`.
     Key(String),
-    /// `v:<json value>`: a member of a set list (holds the JSON encoding).
+    /// `v:<json value>`: a member of a set list.
     Value(String),
 }
 
-/// Whether the list at `path` is a set (`x-kubernetes-list-type: set` upstream).
-pub fn is_set_list(path: &[PathElem]) -> bool {
-    matches!(path, [PathElem::Field(a), PathElem::Field(b)] if a == "metadata" && b == "finalizers")
-}
+impl PathElem {
+    /// A list-map key element from key field values.
+    pub fn key(fields: &Map<String, Value>) -> PathElem {
+        PathElem::Key(Value::Object(fields.clone()).to_string())
+    }
 
-fn scalar_key(v: &Value) -> String {
-    serde_json::to_string(v).unwrap_or_default()
+    /// The `name`-keyed element built-in list-maps use.
+    pub fn named(name: &str) -> PathElem {
+        PathElem::Key(json!({ "name": name }).to_string())
+    }
 }
 
 /// A path from the object root.
 pub type Path = Vec<PathElem>;
+
+/// How a list is merged and owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListKind {
+    /// Items identified by these key fields, each owned separately.
+    Map(Vec<String>),
+    /// Scalar members, each owned separately.
+    Set,
+    /// The list as a whole.
+    Atomic,
+}
+
+/// Where list types come from at some point of an object.
+#[derive(Debug, Clone, Copy)]
+pub enum Schema<'a> {
+    /// A built-in kind: use the name/finalizers heuristics.
+    Builtin,
+    /// A CRD schema node.
+    Node(&'a Value),
+    /// Inside a CRD subtree the schema does not describe: everything atomic.
+    Unknown,
+}
+
+impl<'a> Schema<'a> {
+    /// The root schema: the CRD's, or built-in when None.
+    pub fn root(crd: Option<&'a Value>) -> Schema<'a> {
+        crd.map_or(Schema::Builtin, Schema::Node)
+    }
+
+    /// The schema of field `f` below this node (`root` marks the object root,
+    /// where `metadata` is always the built-in ObjectMeta).
+    pub fn field(self, f: &str, root: bool) -> Schema<'a> {
+        match self {
+            Schema::Builtin => Schema::Builtin,
+            Schema::Unknown => Schema::Unknown,
+            Schema::Node(_) if root && f == "metadata" => Schema::Builtin,
+            Schema::Node(s) => match s.get("properties").and_then(|p| p.get(f)) {
+                Some(sub) => Schema::Node(sub),
+                None => match s.get("additionalProperties").filter(|a| a.is_object()) {
+                    Some(sub) => Schema::Node(sub),
+                    None => Schema::Unknown,
+                },
+            },
+        }
+    }
+
+    /// The schema of list items below this node.
+    pub fn items(self) -> Schema<'a> {
+        match self {
+            Schema::Node(s) => s.get("items").map_or(Schema::Unknown, Schema::Node),
+            other => other,
+        }
+    }
+
+    /// The list type of the list at `path` (with schema node `self`) holding `items`.
+    pub fn list_kind(self, path: &[PathElem], items: &[Value]) -> ListKind {
+        match self {
+            Schema::Builtin => {
+                if is_set_list(path) {
+                    ListKind::Set
+                } else if is_list_map(items) {
+                    ListKind::Map(vec!["name".into()])
+                } else {
+                    ListKind::Atomic
+                }
+            }
+            Schema::Node(s) => match s.get("x-kubernetes-list-type").and_then(Value::as_str) {
+                Some("map") => {
+                    let keys: Vec<String> = s
+                        .get("x-kubernetes-list-map-keys")
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|k| k.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    if keys.is_empty() {
+                        ListKind::Atomic
+                    } else {
+                        ListKind::Map(keys)
+                    }
+                }
+                Some("set") => ListKind::Set,
+                _ => ListKind::Atomic,
+            },
+            Schema::Unknown => ListKind::Atomic,
+        }
+    }
+}
+
+/// Whether the built-in list at `path` is a set (`metadata.finalizers`).
+pub fn is_set_list(path: &[PathElem]) -> bool {
+    matches!(path, [PathElem::Field(a), PathElem::Field(b)] if a == "metadata" && b == "finalizers")
+}
+
+/// Whether a JSON array looks like a built-in list-map keyed by `name`.
+pub fn is_list_map(v: &[Value]) -> bool {
+    !v.is_empty()
+        && v.iter()
+            .all(|e| e.get("name").and_then(Value::as_str).is_some())
+}
+
+fn scalar_key(v: &Value) -> String {
+    v.to_string()
+}
+
+/// The key element of list item `item` for key fields `keys` (None when the item lacks them all).
+pub fn item_key(item: &Value, keys: &[String]) -> Option<PathElem> {
+    let mut m = Map::new();
+    for k in keys {
+        if let Some(v) = item.get(k) {
+            m.insert(k.clone(), v.clone());
+        }
+    }
+    if m.is_empty() {
+        None
+    } else {
+        Some(PathElem::key(&m))
+    }
+}
+
+fn key_fields(key: &str) -> Map<String, Value> {
+    serde_json::from_str::<Value>(key)
+        .ok()
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default()
+}
+
+fn item_matches(item: &Value, key: &str) -> bool {
+    let fields = key_fields(key);
+    !fields.is_empty() && fields.iter().all(|(k, v)| item.get(k) == Some(v))
+}
+
+/// Whether `field` is one of the key fields of list-map element `key`.
+pub fn is_key_field(key: &PathElem, field: &str) -> bool {
+    matches!(key, PathElem::Key(k) if key_fields(k).contains_key(field))
+}
 
 /// Metadata fields the server owns itself; they never appear in managedFields.
 const SYSTEM_METADATA: &[&str] = &[
@@ -69,20 +212,12 @@ pub enum Scope {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldSet(pub BTreeSet<Path>);
 
-/// Whether a JSON array is treated as a list-map keyed by `name`.
-pub fn is_list_map(v: &[Value]) -> bool {
-    !v.is_empty()
-        && v.iter()
-            .all(|e| e.get("name").and_then(Value::as_str).is_some())
-}
-
-fn item_name(v: &Value) -> Option<&str> {
-    v.get("name").and_then(Value::as_str)
-}
-
 impl FieldSet {
-    /// The fields set in `obj` (within `scope`). Explicit nulls are not fields.
-    pub fn from_object(obj: &Value, scope: Scope) -> FieldSet {
+    /// The fields set in `obj` (within `scope`), with list types from `schema`
+    /// (the CRD schema for custom resources, None for built-in kinds).
+    /// Explicit nulls are not fields.
+    pub fn from_object(obj: &Value, scope: Scope, schema: Option<&Value>) -> FieldSet {
+        let root = Schema::root(schema);
         let mut out = BTreeSet::new();
         if let Some(m) = obj.as_object() {
             for (k, v) in m {
@@ -97,18 +232,19 @@ impl FieldSet {
                     continue;
                 }
                 let path = vec![PathElem::Field(k.clone())];
+                let sub = root.field(k, true);
                 if k == "metadata" {
                     if let Some(md) = v.as_object() {
                         for (mk, mv) in md {
                             if !SYSTEM_METADATA.contains(&mk.as_str()) {
                                 let mut p = path.clone();
                                 p.push(PathElem::Field(mk.clone()));
-                                walk(mv, p, &mut out);
+                                walk(mv, p, sub.field(mk, false), &mut out);
                             }
                         }
                     }
                 } else {
-                    walk(v, path, &mut out);
+                    walk(v, path, sub, &mut out);
                 }
             }
         }
@@ -182,41 +318,41 @@ impl FieldSet {
 fn elem_key(e: &PathElem) -> String {
     match e {
         PathElem::Field(f) => format!("f:{f}"),
-        PathElem::Key(n) => format!("k:{}", json!({ "name": n })),
+        PathElem::Key(k) => format!("k:{k}"),
         PathElem::Value(v) => format!("v:{v}"),
     }
 }
 
-fn walk(v: &Value, path: Path, out: &mut BTreeSet<Path>) {
+fn walk(v: &Value, path: Path, schema: Schema<'_>, out: &mut BTreeSet<Path>) {
     match v {
         Value::Null => {}
         Value::Object(m) if !m.is_empty() => {
             for (k, c) in m {
                 let mut p = path.clone();
                 p.push(PathElem::Field(k.clone()));
-                walk(c, p, out);
+                walk(c, p, schema.field(k, false), out);
             }
         }
-        Value::Array(items)
-            if is_set_list(&path)
-                && !items.is_empty()
-                && items.iter().all(|i| !i.is_object() && !i.is_array()) =>
-        {
-            for it in items {
-                let mut p = path.clone();
-                p.push(PathElem::Value(scalar_key(it)));
-                out.insert(p);
+        Value::Array(items) if !items.is_empty() => match schema.list_kind(&path, items) {
+            ListKind::Map(keys) if items.iter().all(|it| item_key(it, &keys).is_some()) => {
+                for it in items {
+                    let mut p = path.clone();
+                    p.push(item_key(it, &keys).expect("checked above"));
+                    out.insert(p.clone());
+                    walk(it, p, schema.items(), out);
+                }
             }
-        }
-        Value::Array(items) if is_list_map(items) => {
-            for it in items {
-                let name = item_name(it).unwrap_or_default().to_string();
-                let mut p = path.clone();
-                p.push(PathElem::Key(name));
-                out.insert(p.clone());
-                walk(it, p, out);
+            ListKind::Set if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+                for it in items {
+                    let mut p = path.clone();
+                    p.push(PathElem::Value(scalar_key(it)));
+                    out.insert(p);
+                }
             }
-        }
+            _ => {
+                out.insert(path);
+            }
+        },
         _ => {
             out.insert(path);
         }
@@ -235,17 +371,19 @@ fn parse_node(v: &Value, path: &mut Path, out: &mut BTreeSet<Path>) {
         let elem = if let Some(f) = k.strip_prefix("f:") {
             PathElem::Field(f.to_string())
         } else if let Some(key) = k.strip_prefix("k:") {
+            // Re-encode, so key field order never makes two spellings of one key.
             match serde_json::from_str::<Value>(key)
                 .ok()
-                .as_ref()
-                .and_then(|o| o.get("name"))
-                .and_then(Value::as_str)
+                .and_then(|v| v.as_object().cloned())
             {
-                Some(n) => PathElem::Key(n.to_string()),
+                Some(fields) => PathElem::key(&fields),
                 None => continue,
             }
         } else if let Some(v) = k.strip_prefix("v:") {
-            PathElem::Value(v.to_string())
+            match serde_json::from_str::<Value>(v) {
+                Ok(val) => PathElem::Value(scalar_key(&val)),
+                Err(_) => continue,
+            }
         } else {
             // `i:` (indices) is never produced by this simulator.
             continue;
@@ -266,14 +404,14 @@ pub fn get_path<'a>(obj: &'a Value, path: &[PathElem]) -> Option<&'a Value> {
     for e in path {
         cur = match e {
             PathElem::Field(f) => cur.get(f)?,
-            PathElem::Key(n) => cur.as_array()?.iter().find(|it| item_name(it) == Some(n))?,
+            PathElem::Key(k) => cur.as_array()?.iter().find(|it| item_matches(it, k))?,
             PathElem::Value(v) => cur.as_array()?.iter().find(|it| scalar_key(it) == *v)?,
         };
     }
     if cur.is_null() { None } else { Some(cur) }
 }
 
-/// Removes the field or list item at `path`. Returns whether something was removed.
+/// Removes the field, list item or set member at `path`. Returns whether something was removed.
 pub fn remove_path(obj: &mut Value, path: &[PathElem]) -> bool {
     let Some((last, parent)) = path.split_last() else {
         return false;
@@ -282,9 +420,9 @@ pub fn remove_path(obj: &mut Value, path: &[PathElem]) -> bool {
     for e in parent {
         let next = match e {
             PathElem::Field(f) => cur.get_mut(f),
-            PathElem::Key(n) => cur
+            PathElem::Key(k) => cur
                 .as_array_mut()
-                .and_then(|a| a.iter_mut().find(|it| item_name(it) == Some(n))),
+                .and_then(|a| a.iter_mut().find(|it| item_matches(it, k))),
             PathElem::Value(_) => None,
         };
         match next {
@@ -292,24 +430,19 @@ pub fn remove_path(obj: &mut Value, path: &[PathElem]) -> bool {
             None => return false,
         }
     }
+    let remove_from = |a: &mut Vec<Value>, f: &dyn Fn(&Value) -> bool| {
+        let before = a.len();
+        a.retain(|it| !f(it));
+        a.len() != before
+    };
     match last {
         PathElem::Field(f) => cur.as_object_mut().and_then(|m| m.remove(f)).is_some(),
-        PathElem::Key(n) => match cur.as_array_mut() {
-            Some(a) => {
-                let before = a.len();
-                a.retain(|it| item_name(it) != Some(n));
-                a.len() != before
-            }
-            None => false,
-        },
-        PathElem::Value(v) => match cur.as_array_mut() {
-            Some(a) => {
-                let before = a.len();
-                a.retain(|it| scalar_key(it) != *v);
-                a.len() != before
-            }
-            None => false,
-        },
+        PathElem::Key(k) => cur
+            .as_array_mut()
+            .is_some_and(|a| remove_from(a, &|it| item_matches(it, k))),
+        PathElem::Value(v) => cur
+            .as_array_mut()
+            .is_some_and(|a| remove_from(a, &|it| scalar_key(it) == *v)),
     }
 }
 
@@ -323,7 +456,13 @@ pub fn path_string(path: &[PathElem]) -> String {
                 s.push('.');
                 s.push_str(f);
             }
-            PathElem::Key(n) => s.push_str(&format!("[name={}]", json!(n))),
+            PathElem::Key(k) => {
+                let parts: Vec<String> = key_fields(k)
+                    .iter()
+                    .map(|(f, v)| format!("{f}={v}"))
+                    .collect();
+                s.push_str(&format!("[{}]", parts.join(",")));
+            }
             PathElem::Value(v) => s.push_str(&format!("[={v}]")),
         }
     }
@@ -338,15 +477,15 @@ mod tests {
     fn round_trips_fields_v1() {
         let obj = json!({
             "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "a", "labels": {"app": "x"}},
+            "metadata": {"name": "a", "labels": {"app": "x"}, "finalizers": ["f"]},
             "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}},
         });
-        let set = FieldSet::from_object(&obj, Scope::All);
+        let set = FieldSet::from_object(&obj, Scope::All, None);
         let v1 = set.to_fields_v1();
         assert_eq!(
             v1,
             json!({
-                "f:metadata": {"f:labels": {"f:app": {}}},
+                "f:metadata": {"f:labels": {"f:app": {}}, "f:finalizers": {"v:\"f\"": {}}},
                 "f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {
                     "k:{\"name\":\"c\"}": {".": {}, "f:image": {}, "f:name": {}}
                 }}}}
@@ -356,10 +495,36 @@ mod tests {
     }
 
     #[test]
+    fn crd_schemas_decide_list_types() {
+        let schema = json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
+            "atomic": {"type": "array", "items": {"type": "object"}},
+            "ports": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["port", "protocol"],
+                      "items": {"type": "object", "properties": {"port": {"type": "integer"}, "protocol": {"type": "string"}}}},
+            "tags": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}}
+        }}}});
+        let obj = json!({"spec": {"atomic": [{"name": "a"}], "ports": [{"port": 80, "protocol": "TCP"}], "tags": ["x"]}});
+        let set = FieldSet::from_object(&obj, Scope::All, Some(&schema));
+        assert_eq!(
+            set.to_fields_v1(),
+            json!({"f:spec": {
+                "f:atomic": {},
+                "f:ports": {"k:{\"port\":80,\"protocol\":\"TCP\"}": {".": {}, "f:port": {}, "f:protocol": {}}},
+                "f:tags": {"v:\"x\"": {}}
+            }})
+        );
+        let p: Path = set.0.iter().find(|p| p.len() == 4).unwrap().clone();
+        assert_eq!(
+            path_string(&p),
+            ".spec.ports[port=80,protocol=\"TCP\"].port"
+        );
+        assert!(get_path(&obj, &p).is_some());
+    }
+
+    #[test]
     fn paths_print_like_the_server() {
         let p = vec![
             PathElem::Field("spec".into()),
-            PathElem::Key("c".into()),
+            PathElem::named("c"),
             PathElem::Field("image".into()),
         ];
         assert_eq!(path_string(&p), ".spec[name=\"c\"].image");
@@ -371,7 +536,7 @@ mod tests {
         let p = vec![
             PathElem::Field("spec".into()),
             PathElem::Field("l".into()),
-            PathElem::Key("a".into()),
+            PathElem::named("a"),
         ];
         assert!(get_path(&obj, &p).is_some());
         assert!(remove_path(&mut obj, &p));

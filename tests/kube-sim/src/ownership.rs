@@ -14,7 +14,8 @@
 use serde_json::{Value, json};
 
 use crate::fieldset::{
-    FieldSet, Path, PathElem, Scope, get_path, is_list_map, path_string, remove_path,
+    FieldSet, ListKind, Path, PathElem, Schema, Scope, get_path, is_key_field, item_key,
+    path_string, remove_path,
 };
 use crate::status::{self, ApiError};
 
@@ -147,6 +148,7 @@ pub fn apply(
     manager: &str,
     force: bool,
     scope: Scope,
+    schema: Option<&Value>,
     now: &str,
 ) -> Result<Value, ApiError> {
     let applied = scoped(applied, scope);
@@ -155,7 +157,7 @@ pub fn apply(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let new_set = FieldSet::from_object(&applied, scope);
+    let new_set = FieldSet::from_object(&applied, scope, schema);
     let sub = subresource_of(scope);
     let mut obj = live.cloned().unwrap_or_else(|| json!({}));
     let mut entries = read_entries(&obj);
@@ -211,8 +213,7 @@ pub fn apply(
             continue;
         }
         let is_item_key = p.len() >= 2
-            && p[p.len() - 1] == PathElem::Field("name".into())
-            && matches!(p[p.len() - 2], PathElem::Key(_));
+            && matches!(&p[p.len() - 1], PathElem::Field(f) if is_key_field(&p[p.len() - 2], f));
         if is_item_key {
             continue;
         }
@@ -222,26 +223,7 @@ pub fn apply(
         }
     }
 
-    // metadata.finalizers is a set: the applied members join the live ones.
-    let mut applied = applied;
-    if let (Some(live), Some(mine)) = (
-        obj.pointer("/metadata/finalizers")
-            .and_then(Value::as_array)
-            .cloned(),
-        applied
-            .pointer("/metadata/finalizers")
-            .and_then(Value::as_array)
-            .cloned(),
-    ) {
-        let mut union = live;
-        for f in mine {
-            if !union.contains(&f) {
-                union.push(f);
-            }
-        }
-        applied["metadata"]["finalizers"] = Value::Array(union);
-    }
-    merge_apply(&mut obj, &applied);
+    merge_apply(&mut obj, &applied, Schema::root(schema), &mut Vec::new());
 
     match entries.iter_mut().find(|e| mine(e)) {
         Some(e) => {
@@ -285,15 +267,19 @@ fn prune_empty_parents(obj: &mut Value, path: &[PathElem], others: &FieldSet, ne
 }
 
 /// Merges an applied config into an object: maps recursively, list-maps by
-/// `name`, everything else replaced; explicit nulls remove a field.
-pub fn merge_apply(target: &mut Value, applied: &Value) {
+/// their keys, sets by union, atomic lists and scalars replaced; explicit nulls
+/// remove a field. List types come from `schema` (see [`Schema`]).
+pub fn merge_apply(target: &mut Value, applied: &Value, schema: Schema<'_>, path: &mut Path) {
     match (target, applied) {
         (Value::Object(t), Value::Object(a)) => {
+            let root = path.is_empty();
             for (k, av) in a {
                 if av.is_null() {
                     t.remove(k);
                 } else if let Some(tv) = t.get_mut(k) {
-                    merge_apply(tv, av);
+                    path.push(PathElem::Field(k.clone()));
+                    merge_apply(tv, av, schema.field(k, root), path);
+                    path.pop();
                 } else {
                     let mut v = av.clone();
                     strip_nulls(&mut v);
@@ -301,21 +287,37 @@ pub fn merge_apply(target: &mut Value, applied: &Value) {
                 }
             }
         }
-        (Value::Array(t), Value::Array(a))
-            if is_list_map(a) && (t.is_empty() || is_list_map(t)) =>
-        {
-            for item in a {
-                let name = item.get("name");
-                match t.iter_mut().find(|it| it.get("name") == name) {
-                    Some(existing) => merge_apply(existing, item),
-                    None => {
-                        let mut v = item.clone();
-                        strip_nulls(&mut v);
-                        t.push(v);
+        (Value::Array(t), Value::Array(a)) if !a.is_empty() => match schema.list_kind(path, a) {
+            ListKind::Map(keys)
+                if a.iter()
+                    .chain(t.iter())
+                    .all(|it| item_key(it, &keys).is_some()) =>
+            {
+                for item in a {
+                    let key = item_key(item, &keys);
+                    match t.iter_mut().find(|it| item_key(it, &keys) == key) {
+                        Some(existing) => {
+                            path.push(key.clone().expect("checked above"));
+                            merge_apply(existing, item, schema.items(), path);
+                            path.pop();
+                        }
+                        None => {
+                            let mut v = item.clone();
+                            strip_nulls(&mut v);
+                            t.push(v);
+                        }
                     }
                 }
             }
-        }
+            ListKind::Set => {
+                for v in a {
+                    if !t.contains(v) {
+                        t.push(v.clone());
+                    }
+                }
+            }
+            _ => *t = a.clone(),
+        },
         (t, a) => {
             let mut v = a.clone();
             strip_nulls(&mut v);
@@ -338,7 +340,14 @@ fn strip_nulls(v: &mut Value) {
 /// Records an Update-operation write by `manager`: it takes ownership of every
 /// field it changed (from `old` to `new`), other managers lose those fields.
 /// `new`'s managedFields are rebuilt from `old`'s.
-pub fn record_update(old: Option<&Value>, new: &mut Value, manager: &str, scope: Scope, now: &str) {
+pub fn record_update(
+    old: Option<&Value>,
+    new: &mut Value,
+    manager: &str,
+    scope: Scope,
+    schema: Option<&Value>,
+    now: &str,
+) {
     let sub = subresource_of(scope);
     let api_version = new
         .get("apiVersion")
@@ -346,7 +355,7 @@ pub fn record_update(old: Option<&Value>, new: &mut Value, manager: &str, scope:
         .unwrap_or_default()
         .to_string();
     let mut entries = old.map(read_entries).unwrap_or_default();
-    let new_set = FieldSet::from_object(new, scope);
+    let new_set = FieldSet::from_object(new, scope, schema);
     let changed: FieldSet = FieldSet(
         new_set
             .0
@@ -405,6 +414,7 @@ mod tests {
             "m1",
             false,
             Scope::All,
+            None,
             "t",
         )
         .unwrap();
@@ -414,6 +424,7 @@ mod tests {
             "m1",
             false,
             Scope::All,
+            None,
             "t",
         )
         .unwrap();
@@ -426,13 +437,23 @@ mod tests {
 
     #[test]
     fn conflict_then_force_transfers() {
-        let o = apply(None, &cm(json!({"a": "1"})), "m1", false, Scope::All, "t").unwrap();
+        let o = apply(
+            None,
+            &cm(json!({"a": "1"})),
+            "m1",
+            false,
+            Scope::All,
+            None,
+            "t",
+        )
+        .unwrap();
         let err = apply(
             Some(&o),
             &cm(json!({"a": "2"})),
             "m2",
             false,
             Scope::All,
+            None,
             "t",
         )
         .unwrap_err();
@@ -447,6 +468,7 @@ mod tests {
             "m2",
             true,
             Scope::All,
+            None,
             "t",
         )
         .unwrap();
@@ -459,13 +481,23 @@ mod tests {
     #[test]
     fn finalizers_are_a_set_with_per_member_ownership() {
         let with = |fins: Value| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "finalizers": fins}});
-        let o = apply(None, &with(json!(["a/x"])), "m1", false, Scope::All, "t").unwrap();
+        let o = apply(
+            None,
+            &with(json!(["a/x"])),
+            "m1",
+            false,
+            Scope::All,
+            None,
+            "t",
+        )
+        .unwrap();
         let o = apply(
             Some(&o),
             &with(json!(["b/y"])),
             "m2",
             false,
             Scope::All,
+            None,
             "t",
         )
         .unwrap();
@@ -480,6 +512,7 @@ mod tests {
             "m1",
             false,
             Scope::All,
+            None,
             "t",
         )
         .unwrap();
@@ -490,6 +523,7 @@ mod tests {
             "m2",
             false,
             Scope::All,
+            None,
             "t",
         )
         .unwrap();
@@ -498,17 +532,27 @@ mod tests {
 
     #[test]
     fn shared_field_survives_one_owner_leaving() {
-        let o = apply(None, &cm(json!({"a": "1"})), "m1", false, Scope::All, "t").unwrap();
+        let o = apply(
+            None,
+            &cm(json!({"a": "1"})),
+            "m1",
+            false,
+            Scope::All,
+            None,
+            "t",
+        )
+        .unwrap();
         let o = apply(
             Some(&o),
             &cm(json!({"a": "1"})),
             "m2",
             false,
             Scope::All,
+            None,
             "t",
         )
         .unwrap();
-        let o = apply(Some(&o), &cm(json!({})), "m1", false, Scope::All, "t").unwrap();
+        let o = apply(Some(&o), &cm(json!({})), "m1", false, Scope::All, None, "t").unwrap();
         assert_eq!(o["data"]["a"], "1");
     }
 }

@@ -243,3 +243,44 @@ async fn apply_validation_errors() {
     })
     .await
 }
+
+#[tokio::test]
+async fn custom_resources_take_list_types_from_the_crd_schema() {
+    bounded(async {
+        let sim = sim().await;
+        let client = sim.client();
+        let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> = Api::all(client.clone());
+        let item = json!({"type": "object", "properties": {"name": {"type": "string"}, "v": {"type": "string"}}});
+        let crd = serde_json::from_value(json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "pools.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced", "names": {"plural": "pools", "singular": "pool", "kind": "Pool"},
+                "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "spec": {"type": "object", "properties": {
+                        "atomic": {"type": "array", "items": item},
+                        "keyed": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"], "items": item}
+                    }}}}}}]}
+        }))
+        .unwrap();
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+        let ar = kube::api::ApiResource::from_gvk_with_plural(&kube::api::GroupVersionKind::gvk("example.com", "v1", "Pool"), "pools");
+        let api: Api<kube::api::DynamicObject> = Api::namespaced_with(client, "default", &ar);
+        let pool = |atomic: Value, keyed: Value| json!({"apiVersion": "example.com/v1", "kind": "Pool", "metadata": {"name": "p"}, "spec": {"atomic": atomic, "keyed": keyed}});
+        api.patch("p", &PatchParams::apply("a"), &Patch::Apply(pool(json!([{"name": "x", "v": "1"}]), json!([{"name": "x", "v": "1"}])))).await.unwrap();
+        // Without list-type markers a CRD list is atomic upstream: another manager's
+        // different list conflicts on the whole list.
+        let err = match api.patch("p", &PatchParams::apply("b"), &Patch::Apply(pool(json!([{"name": "y", "v": "2"}]), json!([])))).await {
+            Err(kube::Error::Api(s)) => s,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(err.message, "Apply failed with 1 conflict: conflict with \"a\": .spec.atomic");
+        // A list-map: b adds its own item beside a's.
+        let b_only = json!({"apiVersion": "example.com/v1", "kind": "Pool", "metadata": {"name": "p"}, "spec": {"keyed": [{"name": "y", "v": "2"}]}});
+        let p = api.patch("p", &PatchParams::apply("b"), &Patch::Apply(b_only)).await.unwrap();
+        assert_eq!(p.data["spec"]["keyed"], json!([{"name": "x", "v": "1"}, {"name": "y", "v": "2"}]));
+        // Strategic merge patches are not accepted for custom resources.
+        let r = api.patch("p", &PatchParams::default(), &Patch::Strategic(json!({"spec": {}}))).await;
+        assert!(matches!(r, Err(kube::Error::Api(s)) if s.code == 415));
+    })
+    .await
+}
