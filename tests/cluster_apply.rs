@@ -2,56 +2,23 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Output;
-use std::time::Duration;
 
 use common::repo;
 use kube_sim::{Options, Simulator};
 use serde_json::Value;
+use std::path::Path;
 
-/// Runs dynamoctl with a kubeconfig pointing at `sim`, off the async runtime, bounded in time.
 async fn dynamoctl(sim: &Simulator, args: &[&str]) -> Output {
-    let kubeconfig = sim.kubeconfig_path().to_path_buf();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let run = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
-            .current_dir(repo())
-            .args(&args)
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("dynamoctl runs")
-    });
-    tokio::time::timeout(Duration::from_secs(60), run)
-        .await
-        .expect("dynamoctl finished in time")
-        .unwrap()
+    common::sim::run(sim, args, &[]).await
 }
 
 fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    common::sim::text(&o.stderr)
 }
 
 async fn sim_with_crds(kubelet: bool) -> Simulator {
-    let sim = Simulator::start(Options {
-        kubelet,
-        kubelet_ready_delay: Duration::from_millis(100),
-        ..Options::default()
-    })
-    .await;
-    let out = dynamoctl(
-        &sim,
-        &[
-            "apply",
-            "crds/nvidia.com_dynamographdeployments.yaml",
-            "crds/nvidia.com_dynamocomponentdeployments.yaml",
-        ],
-    )
-    .await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    sim
+    common::sim::with_crds(kubelet).await
 }
 
 fn rendered(file: &Path) -> Vec<Value> {

@@ -44,3 +44,4 @@ pub fn dynamoctl(dir: &Path, args: &[&str]) -> Output {
         .output()
         .expect("dynamoctl runs")
 }
+pub mod sim;
