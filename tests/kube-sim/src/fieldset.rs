@@ -100,15 +100,7 @@ impl<'a> Schema<'a> {
     /// The list type of the list at `path` (with schema node `self`) holding `items`.
     pub fn list_kind(self, path: &[PathElem], items: &[Value]) -> ListKind {
         match self {
-            Schema::Builtin => {
-                if is_set_list(path) {
-                    ListKind::Set
-                } else if is_list_map(items) {
-                    ListKind::Map(vec!["name".into()])
-                } else {
-                    ListKind::Atomic
-                }
-            }
+            Schema::Builtin => builtin_list_kind(path, items),
             Schema::Node(s) => match s.get("x-kubernetes-list-type").and_then(Value::as_str) {
                 Some("map") => {
                     let keys: Vec<String> = s
@@ -132,6 +124,43 @@ impl<'a> Schema<'a> {
             Schema::Unknown => ListKind::Atomic,
         }
     }
+}
+
+/// List types of built-in kinds, from the upstream OpenAPI markers of the
+/// fields our manifests use; unknown fields fall back to "objects that all have
+/// a `name` are keyed by it", everything else is atomic (as upstream's default).
+pub fn builtin_list_kind(path: &[PathElem], items: &[Value]) -> ListKind {
+    if is_set_list(path) {
+        return ListKind::Set;
+    }
+    let field = |i: usize| match path.len().checked_sub(i).and_then(|j| path.get(j)) {
+        Some(PathElem::Field(f)) => f.as_str(),
+        _ => "",
+    };
+    let keys: &[&str] = match field(1) {
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "imagePullSecrets" => &["name"],
+        "volumeMounts" | "volumeDevices" => &["mountPath"],
+        "conditions" => &["type"],
+        "ownerReferences" => &["uid"],
+        "hostAliases" => &["ip"],
+        "topologySpreadConstraints" => &["topologyKey", "whenUnsatisfiable"],
+        // Container ports are keyed by containerPort+protocol upstream and Service
+        // ports by port+protocol; protocol is often omitted in applied configs (and
+        // defaulted later), so only the port number keys items here.
+        "ports" if matches!(path.get(path.len().wrapping_sub(2)), Some(PathElem::Key(_))) => {
+            &["containerPort"]
+        }
+        "ports" if path.len() == 2 && field(2) == "spec" => &["port"],
+        "args" | "command" | "tolerations" | "envFrom" | "accessModes" => return ListKind::Atomic,
+        _ if is_list_map(items) => &["name"],
+        _ => return ListKind::Atomic,
+    };
+    ListKind::Map(keys.iter().map(|k| k.to_string()).collect())
 }
 
 /// Whether the built-in list at `path` is a set (`metadata.finalizers`).

@@ -1,16 +1,17 @@
 //! The non-apply patch types: JSON merge patch (RFC 7386), JSON patch (RFC 6902)
 //! and strategic merge patch.
 //!
-//! Strategic merge simplification (README): lists of objects that all have a
-//! `name` are merged by `name` (the real server uses each field's
-//! `patchMergeKey`, which is `name` for containers, env, volumes, ports of
-//! Services...); every other list is replaced. The directives `$patch: delete`
-//! and `$patch: replace` are honoured, `$setElementOrder/…`, `$retainKeys` are
-//! accepted and ignored, `$deleteFromPrimitiveList/<field>` removes values.
+//! Strategic merge uses the built-in list types of [`builtin_list_kind`]
+//! (upstream's `patchMergeKey`s for the fields our manifests use: containers,
+//! env, volumes by `name`, volumeMounts by `mountPath`, ports by port number,
+//! conditions by `type`, finalizers merged as values); other lists are
+//! replaced. The directives `$patch: delete` and `$patch: replace` are
+//! honoured, `$setElementOrder/…` and `$retainKeys` are accepted and ignored,
+//! `$deleteFromPrimitiveList/<field>` removes values.
 
 use serde_json::Value;
 
-use crate::fieldset::is_list_map;
+use crate::fieldset::{ListKind, Path, PathElem, builtin_list_kind, item_key};
 use crate::status::{self, ApiError};
 
 /// Which patch format a request carries (from its Content-Type).
@@ -111,8 +112,12 @@ fn strip_directives(v: &Value) -> Value {
     }
 }
 
-/// Strategic merge of `patch` into `target`.
+/// Strategic merge of `patch` into `target` (a built-in kind's object).
 pub fn strategic_merge(target: &mut Value, patch: &Value) {
+    merge_at(target, patch, &mut Vec::new());
+}
+
+fn merge_at(target: &mut Value, patch: &Value, path: &mut Path) {
     let Some(pm) = patch.as_object() else {
         *target = patch.clone();
         return;
@@ -142,49 +147,56 @@ pub fn strategic_merge(target: &mut Value, patch: &Value) {
             t.remove(k);
             continue;
         }
-        // metadata.finalizers has patchStrategy "merge": values are added, not replaced.
-        if k == "finalizers"
-            && let (Some(Value::Array(tl)), Value::Array(pl)) = (t.get_mut(k), pv)
-            && pl.iter().all(Value::is_string)
-        {
-            for v in pl {
-                if !tl.contains(v) {
-                    tl.push(v.clone());
-                }
-            }
-            continue;
-        }
+        path.push(PathElem::Field(k.clone()));
         match (t.get_mut(k), pv) {
-            (Some(Value::Array(tl)), Value::Array(pl))
-                if is_list_map(pl) && (tl.is_empty() || is_list_map(tl)) =>
-            {
-                merge_named_list(tl, pl)
-            }
-            (Some(tv @ Value::Object(_)), Value::Object(_)) => strategic_merge(tv, pv),
+            (Some(Value::Array(tl)), Value::Array(pl)) => match builtin_list_kind(path, pl) {
+                ListKind::Map(keys)
+                    if pl
+                        .iter()
+                        .chain(tl.iter())
+                        .all(|it| item_key(it, &keys).is_some()) =>
+                {
+                    merge_keyed_list(tl, pl, &keys, path)
+                }
+                // patchStrategy "merge" on a primitive list (finalizers): values are added.
+                ListKind::Set => {
+                    for v in pl {
+                        if !tl.contains(v) {
+                            tl.push(v.clone());
+                        }
+                    }
+                }
+                _ => *tl = pl.iter().map(strip_directives).collect(),
+            },
+            (Some(tv @ Value::Object(_)), Value::Object(_)) => merge_at(tv, pv, path),
             _ => {
-                let is_delete_only = pv.get("$patch").and_then(Value::as_str) == Some("delete");
-                if is_delete_only {
+                if pv.get("$patch").and_then(Value::as_str) == Some("delete") {
                     t.remove(k);
                 } else {
                     t.insert(k.clone(), strip_directives(pv));
                 }
             }
         }
+        path.pop();
     }
 }
 
-fn merge_named_list(target: &mut Vec<Value>, patch: &[Value]) {
+fn merge_keyed_list(target: &mut Vec<Value>, patch: &[Value], keys: &[String], path: &mut Path) {
     for item in patch {
-        let name = item.get("name").cloned();
+        let key = item_key(item, keys);
         let directive = item.get("$patch").and_then(Value::as_str);
-        let pos = target.iter().position(|t| t.get("name") == name.as_ref());
+        let pos = target.iter().position(|t| item_key(t, keys) == key);
         match (directive, pos) {
             (Some("delete"), Some(i)) => {
                 target.remove(i);
             }
             (Some("delete"), None) => {}
             (Some("replace"), Some(i)) => target[i] = strip_directives(item),
-            (_, Some(i)) => strategic_merge(&mut target[i], item),
+            (_, Some(i)) => {
+                path.push(key.clone().expect("every item has its keys"));
+                merge_at(&mut target[i], item, path);
+                path.pop();
+            }
             (_, None) => target.push(strip_directives(item)),
         }
     }
