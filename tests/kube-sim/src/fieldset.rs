@@ -550,6 +550,35 @@ mod tests {
     }
 
     #[test]
+    fn builtin_list_types_follow_upstream_markers() {
+        let obj = json!({"spec": {"template": {"spec": {"containers": [{"name": "c",
+            "volumeMounts": [{"name": "v", "mountPath": "/data"}], "ports": [{"containerPort": 80}], "args": ["a"]}],
+            "tolerations": [{"key": "k"}]}}}, "status": {"conditions": [{"type": "Available", "status": "True"}]}});
+        let v1 = FieldSet::from_object(&obj, Scope::All, None).to_fields_v1();
+        let c = &v1["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"c\"}"];
+        assert!(
+            c["f:volumeMounts"]
+                .get("k:{\"mountPath\":\"/data\"}")
+                .is_some(),
+            "{c}"
+        );
+        assert!(
+            c["f:ports"].get("k:{\"containerPort\":80}").is_some(),
+            "{c}"
+        );
+        assert_eq!(c["f:args"], json!({}));
+        assert_eq!(
+            v1["f:spec"]["f:template"]["f:spec"]["f:tolerations"],
+            json!({})
+        );
+        assert!(
+            v1["f:status"]["f:conditions"]
+                .get("k:{\"type\":\"Available\"}")
+                .is_some()
+        );
+    }
+
+    #[test]
     fn paths_print_like_the_server() {
         let p = vec![
             PathElem::Field("spec".into()),
