@@ -79,7 +79,7 @@ _dynamoctl() {
             return 0
             ;;
         dynamoctl__subcmd__apply)
-            opts="-f -n -h -V --filename --kubeconfig --context --namespace --request-timeout --dry-run --force-conflicts --field-manager --reconcile --wait --timeout --help --version"
+            opts="-f -n -h -V --filename --kubeconfig --context --namespace --request-timeout --dry-run --force-conflicts --field-manager --applyset --prune --reconcile --wait --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -118,6 +118,10 @@ _dynamoctl() {
                     return 0
                     ;;
                 --field-manager)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --applyset)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

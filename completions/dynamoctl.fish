@@ -60,8 +60,10 @@ complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l dry-run -d
 server\t'Send the requests with `dryRun=All`: the server validates and computes, stores nothing'
 client\t'Validate and render locally; print what would be applied; contact no cluster'"
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l field-manager -d 'Field manager of the applied documents' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l applyset -d 'Record the applied documents as the ApplySet whose parent is this Secret (KEP-3659, compatible with `kubectl apply --applyset`)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l timeout -d 'How long `--wait` waits' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l force-conflicts -d 'Take over fields that other field managers own'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l prune -d 'Delete members of the --applyset that are no longer in the files'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l reconcile -d 'Also run the controller\'s reconcile for each graph from here (children and status), for clusters where no operator runs'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l wait -d 'Wait until every graph reports Ready for its current generation'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -197,3 +197,83 @@ async fn unreachable_server_is_one_clear_line() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_removes_what_left_the_applyset() {
+    let sim = Simulator::start(Options::default()).await;
+    let cm = |name: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: v\n")
+    };
+    let both = common::sim::temp_file("both", &format!("{}---\n{}", cm("a"), cm("b")));
+    let only_a = common::sim::temp_file("only-a", &cm("a"));
+    let out = dynamoctl(
+        &sim,
+        &[
+            "apply",
+            both.to_str().unwrap(),
+            "--applyset",
+            "demo",
+            "--prune",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let parent = sim
+        .object("", "secrets", "default", "demo")
+        .expect("the parent Secret exists");
+    let id = parent["metadata"]["labels"]["applyset.kubernetes.io/id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"],
+        "ConfigMap"
+    );
+    assert_eq!(
+        sim.object("", "configmaps", "default", "b").unwrap()["metadata"]["labels"]["applyset.kubernetes.io/part-of"],
+        id.as_str()
+    );
+
+    // Server dry run: reports the prune, deletes nothing.
+    let out = dynamoctl(
+        &sim,
+        &[
+            "apply",
+            only_a.to_str().unwrap(),
+            "--applyset",
+            "demo",
+            "--prune",
+            "--dry-run=server",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(common::sim::text(&out.stdout).contains("configmap/b pruned (server dry run)"));
+    assert!(sim.object("", "configmaps", "default", "b").is_some());
+
+    let out = dynamoctl(
+        &sim,
+        &[
+            "apply",
+            only_a.to_str().unwrap(),
+            "--applyset",
+            "demo",
+            "--prune",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(common::sim::text(&out.stdout).contains("configmap/b pruned"));
+    assert!(
+        sim.object("", "configmaps", "default", "b").is_none(),
+        "b left the set and is pruned"
+    );
+    assert!(sim.object("", "configmaps", "default", "a").is_some());
+
+    // --prune without --applyset is a usage error, before anything is sent.
+    sim.clear_audit();
+    let out = dynamoctl(&sim, &["apply", only_a.to_str().unwrap(), "--prune"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(sim.audit().is_empty());
+    sim.stop().await;
+}

@@ -1,6 +1,7 @@
 //! `dynamoctl apply FILE...`: server-side apply in dependency order, optionally reconciling
 //! graphs from the CLI and waiting for them to become Ready.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -14,6 +15,7 @@ use super::cluster_args::{ClusterArgs, parse_duration};
 use super::progress::Progress;
 use crate::api::DynamoGraphDeployment;
 use crate::api::consts::{FIELD_MANAGER_CLI, NAMESPACE_SCOPE_LEASE};
+use crate::cluster::applyset::ApplySet;
 use crate::cluster::leases::Operators;
 use crate::cluster::{Applier, ApplyMode, ClusterError, ObjectRef, Resolver, connect};
 use crate::controller::{GraphOutcome, Reconciler};
@@ -54,6 +56,13 @@ pub struct ApplyArgs {
     /// Field manager of the applied documents.
     #[arg(long, default_value = FIELD_MANAGER_CLI)]
     pub field_manager: String,
+    /// Record the applied documents as the ApplySet whose parent is this Secret (KEP-3659,
+    /// compatible with `kubectl apply --applyset`).
+    #[arg(long, value_name = "NAME")]
+    pub applyset: Option<String>,
+    /// Delete members of the --applyset that are no longer in the files.
+    #[arg(long, requires = "applyset")]
+    pub prune: bool,
     /// Also run the controller's reconcile for each graph from here (children and status),
     /// for clusters where no operator runs.
     #[arg(long)]
@@ -110,6 +119,30 @@ pub async fn run(args: ApplyArgs) -> Result<ExitCode, Error> {
         ""
     };
 
+    let mut union_set: Option<(BTreeSet<String>, BTreeSet<String>)> = None;
+    let applyset = args.applyset.as_ref().map(|name| ApplySet {
+        name: name.clone(),
+        namespace: applier.default_namespace.clone(),
+    });
+    let mut set_kinds = (BTreeSet::new(), BTreeSet::new());
+    if let Some(set) = &applyset {
+        let (old_kinds, old_namespaces) = set.load(&applier).await?;
+        let mut kinds: BTreeSet<String> = docs.iter().map(ApplySet::group_kind).collect();
+        let mut namespaces: BTreeSet<String> = docs
+            .iter()
+            .filter_map(|d| applier.effective_ref(d).namespace)
+            .collect();
+        namespaces.insert(set.namespace.clone());
+        set_kinds = (kinds.clone(), namespaces.clone());
+        // The parent first lists the union, so an interrupted apply leaves nothing untracked.
+        kinds.extend(old_kinds);
+        namespaces.extend(old_namespaces);
+        set.write_parent(&applier, &kinds, &namespaces, &mode)
+            .await?;
+        docs = docs.iter().map(|d| set.member(d)).collect();
+        union_set = Some((kinds, namespaces));
+    }
+
     let mut applied: Vec<String> = Vec::new();
     let (first, rest): (Vec<&Value>, Vec<&Value>) = docs.iter().partition(|d| {
         matches!(
@@ -135,6 +168,24 @@ pub async fn run(args: ApplyArgs) -> Result<ExitCode, Error> {
                 .map_err(|e| partial(applied.clone(), Vec::new(), e))?;
             applier.resolver.refresh().await?;
         }
+    }
+    if let (Some(set), Some((kinds, namespaces))) = (&applyset, &union_set) {
+        if args.prune {
+            let keep: BTreeSet<ObjectRef> = docs.iter().map(|d| applier.effective_ref(d)).collect();
+            for r in set
+                .stale_members(&applier, kinds, namespaces, &keep)
+                .await?
+            {
+                applier
+                    .delete(&r, mode.dry_run)
+                    .await
+                    .map_err(|e| partial(applied.clone(), Vec::new(), e))?;
+                let doc = serde_json::json!({"apiVersion": r.api_version, "kind": r.kind, "metadata": {"name": r.name}});
+                println!("{} pruned{suffix}", display_name(&doc));
+            }
+        }
+        set.write_parent(&applier, &set_kinds.0, &set_kinds.1, &mode)
+            .await?;
     }
     if mode.dry_run {
         return Ok(ExitCode::SUCCESS);

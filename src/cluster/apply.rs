@@ -31,6 +31,20 @@ pub struct Applier {
 const ATTEMPTS: u32 = 5;
 
 impl Applier {
+    /// The object's identity with the namespace it will really have: namespaced kinds without
+    /// one get the default namespace, cluster-scoped kinds none.
+    pub fn effective_ref(&self, obj: &Value) -> ObjectRef {
+        let mut r = ObjectRef::of(obj);
+        match self.resolver.resolve(&r) {
+            Some((_, kube::discovery::Scope::Cluster)) => r.namespace = None,
+            _ => {
+                r.namespace
+                    .get_or_insert_with(|| self.default_namespace.clone());
+            }
+        }
+        r
+    }
+
     /// The live object, or `None` when it (or its kind) does not exist.
     pub async fn get(&self, r: &ObjectRef) -> Result<Option<Value>, ClusterError> {
         if self.resolver.resolve(r).is_none() {

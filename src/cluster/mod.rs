@@ -3,6 +3,7 @@
 //! controller, so both write children the same way.
 
 mod apply;
+pub mod applyset;
 mod client;
 mod error;
 pub mod leases;

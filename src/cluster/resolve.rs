@@ -102,6 +102,12 @@ impl Resolver {
             .map(|(ar, caps)| (ar, caps.scope))
     }
 
+    /// The preferred version of `kind` in `group`, if the cluster serves it.
+    pub fn preferred_version(&self, group: &str, kind: &str) -> Option<String> {
+        let g = self.discovery.get(group)?;
+        g.recommended_kind(kind).map(|(ar, _)| ar.version)
+    }
+
     /// An `Api` for the object's kind, scoped to its namespace (or `default_ns` when it names
     /// none and the kind is namespaced).
     pub fn api(
