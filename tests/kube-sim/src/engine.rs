@@ -81,11 +81,26 @@ pub struct DeleteOpts {
 
 type Res = Result<(u16, Value), ApiError>;
 
-/// Sets `apiVersion` to the version the client asked for (storage holds the preferred one).
+/// The stored object as the client asked for it: `apiVersion` set to the
+/// requested version (storage holds the preferred one), converted when the
+/// type shares another type's storage (events.k8s.io Events).
 pub fn as_version(obj: &Value, rt: &ResourceType, version: &str) -> Value {
-    let mut o = obj.clone();
+    let mut o = if rt.storage.is_some() {
+        crate::convert::event_from_core(obj)
+    } else {
+        obj.clone()
+    };
     o["apiVersion"] = json!(rt.api_version(version));
     o
+}
+
+/// The form an object of `rt` is stored in.
+fn to_storage(rt: &ResourceType, obj: Value) -> Value {
+    if rt.storage.is_some() {
+        crate::convert::event_to_core(&obj)
+    } else {
+        obj
+    }
 }
 
 fn md_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
@@ -286,8 +301,8 @@ impl State {
         let obj = self
             .store
             .get(
-                &ctx.rt.group,
-                &ctx.rt.plural,
+                ctx.rt.storage_key().0,
+                ctx.rt.storage_key().1,
                 if ctx.rt.namespaced { ns } else { "" },
                 name,
             )
@@ -330,10 +345,19 @@ impl State {
         let mut items = Vec::new();
         let mut last_key = None;
         let mut remaining = 0usize;
-        for (k, o) in self
-            .store
-            .iter(&ctx.rt.group, &ctx.rt.plural, ns, after.as_ref())
-        {
+        for (k, o) in self.store.iter(
+            ctx.rt.storage_key().0,
+            ctx.rt.storage_key().1,
+            ns,
+            after.as_ref(),
+        ) {
+            let converted;
+            let o = if ctx.rt.storage.is_some() {
+                converted = Arc::new(as_version(o, &ctx.rt, &ctx.version));
+                &converted
+            } else {
+                o
+            };
             if !opts.label.matches(o) || !opts.field.matches(o) {
                 continue;
             }
@@ -389,7 +413,7 @@ impl State {
         let ns = self.check_namespace(ctx, &name)?;
         if self
             .store
-            .get(&ctx.rt.group, &ctx.rt.plural, &ns, &name)
+            .get(ctx.rt.storage_key().0, ctx.rt.storage_key().1, &ns, &name)
             .is_some()
         {
             return Err(status::already_exists(&ctx.rt.group, &ctx.rt.plural, &name));
@@ -482,7 +506,8 @@ impl State {
             // A dry-run create is never stored, so it has no resourceVersion.
             return Ok((201, as_version(&obj, &ctx.rt, &ctx.version)));
         }
-        let stored = self.store.put(&ctx.rt.group, &ctx.rt.plural, obj);
+        let (g, p) = ctx.rt.storage_key();
+        let stored = self.store.put(g, p, to_storage(&ctx.rt, obj));
         self.after_write(&ctx.rt, &stored);
         Ok((201, as_version(&stored, &ctx.rt, &ctx.version)))
     }
@@ -508,7 +533,14 @@ impl State {
             ""
         };
         self.store
-            .get(&ctx.rt.group, &ctx.rt.plural, ns, name)
+            .get(ctx.rt.storage_key().0, ctx.rt.storage_key().1, ns, name)
+            .map(|o| {
+                if ctx.rt.storage.is_some() {
+                    Arc::new(as_version(&o, &ctx.rt, &ctx.version))
+                } else {
+                    o
+                }
+            })
             .ok_or_else(|| status::not_found(&ctx.rt.group, &ctx.rt.plural, name))
     }
 
@@ -624,12 +656,7 @@ impl State {
         }
         let scope = Self::scope(ctx);
         let now = now_rfc3339();
-        let ns = if ctx.rt.namespaced {
-            ctx.namespace.as_deref().unwrap_or_default()
-        } else {
-            ""
-        };
-        match self.store.get(&ctx.rt.group, &ctx.rt.plural, ns, &name) {
+        match self.existing(ctx).ok() {
             None => {
                 if scope == Scope::StatusOnly {
                     return Err(status::not_found(&ctx.rt.group, &ctx.rt.plural, &name));
@@ -796,13 +823,21 @@ impl State {
             let name = md_str(&new, "name").unwrap_or_default().to_string();
             let stored = self
                 .store
-                .remove_with(&rt.group, &rt.plural, &ns, &name, Some(new))
+                .remove_with(
+                    rt.storage_key().0,
+                    rt.storage_key().1,
+                    &ns,
+                    &name,
+                    Some(to_storage(&rt, new)),
+                )
                 .ok_or_else(|| status::not_found(&rt.group, &rt.plural, &name))?;
             self.finalize_removal(&rt, &stored);
             self.gc();
             return Ok((200, as_version(&stored, &rt, &ctx.version)));
         }
-        let stored = self.store.put(&rt.group, &rt.plural, new);
+        let stored = self
+            .store
+            .put(rt.storage_key().0, rt.storage_key().1, to_storage(&rt, new));
         self.after_write(&rt, &stored);
         if terminating {
             self.gc();
@@ -948,7 +983,10 @@ impl State {
                 return Ok((200, self.deleted_response(ctx, &old)));
             }
             let ns = md_str(&old, "namespace").unwrap_or_default().to_string();
-            if let Some(last) = self.store.remove(&ctx.rt.group, &ctx.rt.plural, &ns, &name) {
+            if let Some(last) =
+                self.store
+                    .remove(ctx.rt.storage_key().0, ctx.rt.storage_key().1, &ns, &name)
+            {
                 self.finalize_removal(&ctx.rt, &last);
                 self.gc();
                 return Ok((200, self.deleted_response(ctx, &last)));
@@ -977,13 +1015,17 @@ impl State {
         if ctx.dry_run || same_content(&old, &new) {
             return Ok((200, as_version(&new, &ctx.rt, &ctx.version)));
         }
-        let stored = self.store.put(&ctx.rt.group, &ctx.rt.plural, new);
+        let stored = self.store.put(
+            ctx.rt.storage_key().0,
+            ctx.rt.storage_key().1,
+            to_storage(&ctx.rt, new),
+        );
         self.gc();
         let current = self
             .store
             .get(
-                &ctx.rt.group,
-                &ctx.rt.plural,
+                ctx.rt.storage_key().0,
+                ctx.rt.storage_key().1,
                 md_str(&stored, "namespace").unwrap_or_default(),
                 &name,
             )

@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod convert;
 pub mod defaults;
 pub mod discovery;
 pub mod engine;

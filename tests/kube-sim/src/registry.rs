@@ -52,6 +52,9 @@ pub struct ResourceType {
     pub categories: Vec<String>,
     /// CRD `openAPIV3Schema` per version (empty for built-in kinds).
     pub schemas: Vec<(String, Value)>,
+    /// (group, plural) of the type whose storage this one shares, converting
+    /// on the way in and out (events.k8s.io Events live with core Events).
+    pub storage: Option<(String, String)>,
 }
 
 impl ResourceType {
@@ -67,6 +70,14 @@ impl ResourceType {
     /// The preferred version.
     pub fn preferred_version(&self) -> &str {
         &self.versions[0]
+    }
+
+    /// The (group, plural) under which objects of this type are stored.
+    pub fn storage_key(&self) -> (&str, &str) {
+        match &self.storage {
+            Some((g, p)) => (g, p),
+            None => (&self.group, &self.plural),
+        }
     }
 
     /// The CRD schema of a version, if this is a custom resource with one.
@@ -104,6 +115,7 @@ fn builtin(
         custom: false,
         categories: vec![],
         schemas: vec![],
+        storage: None,
     }
 }
 
@@ -306,6 +318,9 @@ pub fn builtins() -> Vec<ResourceType> {
         match r.plural.as_str() {
             "deployments" | "statefulsets" | "replicasets" => r.scale = replicas_scale.clone(),
             "pods" => r.return_deleted_object = true,
+            "events" if r.group == "events.k8s.io" => {
+                r.storage = Some((String::new(), "events".into()))
+            }
             _ => {}
         }
         if matches!(
@@ -426,6 +441,7 @@ pub fn from_crd(crd: &Value) -> Result<ResourceType, String> {
         custom: true,
         categories: strs(&names["categories"]),
         schemas,
+        storage: None,
     })
 }
 

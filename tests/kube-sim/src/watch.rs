@@ -46,12 +46,17 @@ pub fn expired_event(requested: &str, oldest: u64) -> Bytes {
 }
 
 fn matches(p: &WatchParams, obj: &Value) -> bool {
+    if p.ctx.rt.storage.is_some() {
+        // Selectors see the object as this API presents it.
+        let o = as_version(obj, &p.ctx.rt, &p.ctx.version);
+        return p.list.label.matches(&o) && p.list.field.matches(&o);
+    }
     p.list.label.matches(obj) && p.list.field.matches(obj)
 }
 
 fn in_scope(p: &WatchParams, ev: &Event) -> bool {
-    ev.group == p.ctx.rt.group
-        && ev.plural == p.ctx.rt.plural
+    ev.group == p.ctx.rt.storage_key().0
+        && ev.plural == p.ctx.rt.storage_key().1
         && p.ctx
             .namespace
             .as_deref()
@@ -73,7 +78,7 @@ fn translate(p: &WatchParams, ev: &Event) -> Option<Bytes> {
         EventType::Deleted if now || before => "DELETED",
         _ => return None,
     };
-    if p.ctx.version == p.ctx.rt.preferred_version() {
+    if p.ctx.version == p.ctx.rt.preferred_version() && p.ctx.rt.storage.is_none() {
         // Fast path: splice the shared encoding into the event envelope.
         let obj = ev.encoded_object();
         let mut b = Vec::with_capacity(obj.len() + 32);
@@ -127,7 +132,7 @@ pub fn start(shared: Arc<Shared>, p: WatchParams) -> mpsc::Receiver<Bytes> {
             };
             let initial: Vec<Bytes> = st
                 .store
-                .iter(&p.ctx.rt.group, &p.ctx.rt.plural, ns, None)
+                .iter(p.ctx.rt.storage_key().0, p.ctx.rt.storage_key().1, ns, None)
                 .filter(|(_, o)| matches(&p, o))
                 .map(|(_, o)| line("ADDED", &as_version(o, &p.ctx.rt, &p.ctx.version)))
                 .collect();

@@ -151,6 +151,24 @@ async fn event_recorder_creates_then_patches_a_series() {
             list.items[0].reporting_controller.as_deref(),
             Some("dynamoctl")
         );
+        // Upstream both Event APIs share storage: kubectl get/describe (core/v1) see it too.
+        let core: Api<k8s_openapi::api::core::v1::Event> = Api::default_namespaced(sim.client());
+        let seen = core
+            .list(&ListParams::default().fields("involvedObject.name=subject"))
+            .await
+            .unwrap();
+        assert_eq!(seen.items.len(), 1);
+        assert_eq!(
+            (
+                seen.items[0].message.as_deref(),
+                seen.items[0].reason.as_deref()
+            ),
+            (Some("ok"), Some("Reconciled"))
+        );
+        assert_eq!(
+            seen.items[0].reporting_component.as_deref(),
+            Some("dynamoctl")
+        );
     })
     .await
 }
