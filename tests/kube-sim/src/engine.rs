@@ -30,6 +30,9 @@ pub struct State {
     pub rng: Rng,
     /// Set while the garbage collector runs, so deletes it issues don't re-enter it.
     pub(crate) gc_running: bool,
+    /// How far the simulated clock is ahead of real time; every timestamp the
+    /// server writes (creation, deletion, managedFields, conditions) uses it.
+    pub clock_offset: std::time::Duration,
 }
 
 /// What a request addresses, resolved from its URL and query.
@@ -160,6 +163,7 @@ impl State {
             registry: Registry::with_builtins(),
             rng: Rng::new(seed),
             gc_running: false,
+            clock_offset: std::time::Duration::ZERO,
         };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let obj = s.new_namespace(ns);
@@ -168,10 +172,15 @@ impl State {
         s
     }
 
+    /// The simulated clock's current time, RFC 3339 with seconds.
+    pub fn now(&self) -> String {
+        crate::util::rfc3339_at(self.clock_offset)
+    }
+
     fn new_namespace(&mut self, name: &str) -> Value {
         json!({
             "apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": name, "uid": self.rng.uuid(), "creationTimestamp": now_rfc3339(), "labels": {"kubernetes.io/metadata.name": name}},
+            "metadata": {"name": name, "uid": self.rng.uuid(), "creationTimestamp": self.now(), "labels": {"kubernetes.io/metadata.name": name}},
             "spec": {"finalizers": ["kubernetes"]},
             "status": {"phase": "Active"},
         })
@@ -441,7 +450,7 @@ impl State {
                 md.remove(k);
             }
             md.insert("uid".into(), json!(self.rng.uuid()));
-            md.insert("creationTimestamp".into(), json!(now_rfc3339()));
+            md.insert("creationTimestamp".into(), json!(self.now()));
             if ctx.rt.generation {
                 md.insert("generation".into(), json!(1));
             } else {
@@ -467,7 +476,7 @@ impl State {
             &ctx.manager,
             scope,
             ctx.rt.schema(&ctx.version),
-            &now_rfc3339(),
+            &self.now(),
         );
         self.defaults_on_create(&ctx.rt, &mut obj)?;
         self.commit_create(ctx, obj)
@@ -655,7 +664,7 @@ impl State {
             )));
         }
         let scope = Self::scope(ctx);
-        let now = now_rfc3339();
+        let now = self.now();
         match self.existing(ctx).ok() {
             None => {
                 if scope == Scope::StatusOnly {
@@ -778,7 +787,7 @@ impl State {
                     &ctx.manager,
                     scope,
                     rt.schema(&ctx.version),
-                    &now_rfc3339(),
+                    &self.now(),
                 );
                 match nv.pointer("/metadata/managedFields") {
                     Some(mf) => new["metadata"]["managedFields"] = mf.clone(),
@@ -996,7 +1005,7 @@ impl State {
         // Graceful: mark for deletion; finalizers (and the GC) finish it later.
         let mut new = (*old).clone();
         if new.pointer("/metadata/deletionTimestamp").is_none() {
-            new["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
+            new["metadata"]["deletionTimestamp"] = json!(self.now());
             new["metadata"]["deletionGracePeriodSeconds"] = json!(0);
             if ctx.rt.generation {
                 let g = old

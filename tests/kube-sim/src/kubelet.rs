@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::server::Shared;
-use crate::util::now_rfc3339;
 
 /// Switches for the simulated kubelet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,8 +129,7 @@ fn comparable(status: Option<&Value>) -> Value {
     s
 }
 
-fn with_times(mut desired: Value, old: Option<&Value>) -> Value {
-    let now = now_rfc3339();
+fn with_times(mut desired: Value, old: Option<&Value>, now: &str) -> Value {
     if let Some(cs) = desired.get_mut("conditions").and_then(Value::as_array_mut) {
         for c in cs.iter_mut() {
             let prev = old
@@ -209,7 +207,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             }
             if now.duration_since(entry.2) >= cfg.ready_delay {
                 let mut new = (*d).clone();
-                new["status"] = with_times(desired, d.get("status"));
+                new["status"] = with_times(desired, d.get("status"), &st.now());
                 let _ = st.system_update(
                     "apps",
                     "deployments",

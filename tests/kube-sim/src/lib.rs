@@ -237,6 +237,19 @@ impl Simulator {
         &self.shared.kubelet
     }
 
+    /// Moves the simulated clock forward: every timestamp the server writes from
+    /// now on (creationTimestamp, deletionTimestamp, managedFields times, the
+    /// kubelet's condition times) is `by` later than real time, cumulatively.
+    /// Lets tests make objects look old without sleeping.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.state().clock_offset += by;
+    }
+
+    /// The simulated clock's current time (RFC 3339, seconds).
+    pub fn now(&self) -> String {
+        self.shared.state().now()
+    }
+
     /// The latest resourceVersion.
     pub fn resource_version(&self) -> u64 {
         self.shared.state().store.current_rv()

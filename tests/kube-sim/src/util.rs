@@ -6,7 +6,15 @@ use k8s_openapi::jiff::Timestamp;
 
 /// Current time as the server writes it in metadata (`2026-01-02T03:04:05Z`).
 pub fn now_rfc3339() -> String {
-    Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    rfc3339_at(std::time::Duration::ZERO)
+}
+
+/// The time `offset` from now, formatted like [`now_rfc3339`] (the simulated clock).
+pub fn rfc3339_at(offset: std::time::Duration) -> String {
+    let ts = Timestamp::now()
+        .checked_add(offset)
+        .unwrap_or_else(|_| Timestamp::now());
+    ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// Current time with microseconds, for audit records.

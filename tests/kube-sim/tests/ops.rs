@@ -381,3 +381,34 @@ async fn kubelet_is_off_by_default_in_process() {
     })
     .await
 }
+
+#[tokio::test]
+async fn simulated_clock_moves_server_timestamps() {
+    bounded(async {
+        let sim = sim().await;
+        let api: Api<ConfigMap> = Api::default_namespaced(sim.client());
+        let before = k8s_openapi::jiff::Timestamp::now();
+        sim.advance_clock(Duration::from_secs(3600));
+        let c = api
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": "later"}, "data": {"k": "v"}}))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let created = c.metadata.creation_timestamp.unwrap().0;
+        let ahead = created.duration_since(before).as_secs();
+        assert!((3590..=3610).contains(&ahead), "{ahead}");
+        assert_eq!(
+            c.metadata.managed_fields.unwrap()[0]
+                .time
+                .as_ref()
+                .unwrap()
+                .0,
+            created
+        );
+        assert!(sim.now().parse::<k8s_openapi::jiff::Timestamp>().unwrap() >= created);
+    })
+    .await
+}
