@@ -277,3 +277,106 @@ async fn prune_removes_what_left_the_applyset() {
     assert!(sim.audit().is_empty());
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflicts_name_the_other_manager_until_forced() {
+    let sim = Simulator::start(Options::default()).await;
+    let cm = |value: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n  namespace: default\ndata:\n  k: {value}\n"
+        )
+    };
+    // Someone else (kubectl, say) owns data.k.
+    let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(sim.client(), "default");
+    let theirs: Value = serde_json::from_value(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared"}, "data": {"k": "theirs"}})).unwrap();
+    api.patch(
+        "shared",
+        &kube::api::PatchParams::apply("kubectl"),
+        &kube::api::Patch::Apply(&theirs),
+    )
+    .await
+    .unwrap();
+
+    let mine = common::sim::temp_file("conflict", &cm("mine"));
+    let out = dynamoctl(&sim, &["apply", mine.to_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("ConfigMap default/shared")
+            && err.contains("kubectl")
+            && err.contains(".data.k"),
+        "{err}"
+    );
+    assert!(err.contains("--force-conflicts"), "{err}");
+    assert_eq!(
+        api.get("shared").await.unwrap().data.unwrap()["k"],
+        "theirs"
+    );
+
+    let out = dynamoctl(
+        &sim,
+        &["apply", mine.to_str().unwrap(), "--force-conflicts"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(api.get("shared").await.unwrap().data.unwrap()["k"], "mine");
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_converges_through_injected_faults() {
+    use kube_sim::{FaultConfig, FaultKind, FaultRule};
+    let sim = sim_with_crds(true).await;
+    sim.set_faults(FaultConfig {
+        rules: vec![
+            FaultRule::new(FaultKind::InternalError, 0.1).verb("patch"),
+            FaultRule::new(
+                FaultKind::TooManyRequests {
+                    retry_after_secs: 0,
+                },
+                0.1,
+            )
+            .verb("get"),
+            FaultRule::new(
+                FaultKind::Unavailable {
+                    retry_after_secs: 0,
+                },
+                0.1,
+            )
+            .verb("list"),
+        ],
+        ..FaultConfig::default()
+    });
+    let out = dynamoctl(
+        &sim,
+        &[
+            "apply",
+            "examples/vllm-disagg.yaml",
+            "--reconcile",
+            "--wait",
+            "--timeout",
+            "60s",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    sim.set_faults(FaultConfig::default());
+    for name in [
+        "vllm-disagg-frontend",
+        "vllm-disagg-vllmdecodeworker",
+        "vllm-disagg-vllmprefillworker",
+    ] {
+        assert!(
+            sim.object("apps", "deployments", "default", name).is_some(),
+            "{name}"
+        );
+        assert!(
+            sim.object("", "services", "default", name).is_some(),
+            "{name}"
+        );
+    }
+    let faults_hit = sim.audit().iter().filter(|r| r.code >= 429).count();
+    assert!(faults_hit > 0, "the faults were injected");
+    sim.stop().await;
+}

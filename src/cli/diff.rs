@@ -273,8 +273,8 @@ async fn stale_children(
         let Ok((api, _)) = applier.resolver.api(&probe, &ns) else {
             continue;
         };
-        let list = api
-            .list(&ListParams::default().labels(&selector))
+        let params = ListParams::default().labels(&selector);
+        let list = crate::cluster::retry(|| api.list(&params))
             .await
             .map_err(|e| {
                 ClusterError::from_kube(&format!("list {kind}"), applier.resolver.server(), e)

@@ -111,7 +111,7 @@ impl Applier {
 
 /// Retries a request on 429, 5xx and connection failures with exponential backoff (kube's own
 /// retry policy covers 429/503/504 but not 500 or dropped connections).
-async fn retry<T, F, Fut>(mut f: F) -> Result<T, kube::Error>
+pub async fn retry<T, F, Fut>(mut f: F) -> Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, kube::Error>>,

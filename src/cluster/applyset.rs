@@ -173,12 +173,10 @@ impl ApplySet {
                     name: String::new(),
                 };
                 let (api, scoped_ns) = applier.resolver.api(&probe, ns)?;
-                let list = api
-                    .list(&ListParams::default().labels(&selector))
-                    .await
-                    .map_err(|e| {
-                        ClusterError::from_kube(&format!("list {gk}"), applier.resolver.server(), e)
-                    })?;
+                let params = ListParams::default().labels(&selector);
+                let list = super::retry(|| api.list(&params)).await.map_err(|e| {
+                    ClusterError::from_kube(&format!("list {gk}"), applier.resolver.server(), e)
+                })?;
                 for item in list.items {
                     let r = ObjectRef {
                         name: item.metadata.name.clone().unwrap_or_default(),

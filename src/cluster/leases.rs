@@ -68,8 +68,8 @@ pub async fn leases_named(
     name: &str,
 ) -> Result<Vec<LeaseInfo>, ClusterError> {
     let api: Api<Lease> = Api::all(client.clone());
-    let list = api
-        .list(&ListParams::default().fields(&format!("metadata.name={name}")))
+    let params = ListParams::default().fields(&format!("metadata.name={name}"));
+    let list = super::retry(|| api.list(&params))
         .await
         .map_err(|e| ClusterError::from_kube(&format!("list Leases named {name}"), server, e))?;
     let mut out: Vec<LeaseInfo> = list.items.iter().map(LeaseInfo::from_lease).collect();

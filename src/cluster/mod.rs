@@ -9,7 +9,7 @@ mod error;
 pub mod leases;
 mod resolve;
 
-pub use apply::{Applier, ApplyMode, is_subset, up_to_date, with_applied_hash};
+pub use apply::{Applier, ApplyMode, is_subset, retry, up_to_date, with_applied_hash};
 pub use client::{ConnectOptions, connect};
 pub use error::ClusterError;
 pub use resolve::{ObjectRef, Resolver};

@@ -73,8 +73,7 @@ impl Resolver {
     }
 
     async fn discover(client: &Client, server: &str) -> Result<Discovery, ClusterError> {
-        Discovery::new(client.clone())
-            .run_aggregated()
+        super::retry(|| Discovery::new(client.clone()).run_aggregated())
             .await
             .map_err(|e| ClusterError::from_kube("discovery", server, e))
     }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::api::consts::*;
 use crate::api::{DynamoComponentDeployment, DynamoGraphDeployment};
-use crate::cluster::{Applier, ApplyMode, ClusterError, ObjectRef};
+use crate::cluster::{Applier, ApplyMode, ClusterError, ObjectRef, retry};
 use crate::render::{self, RenderOptions};
 
 /// Reconciles graphs and components against one cluster.
@@ -96,8 +96,8 @@ impl Reconciler {
 
         let dcds: Api<DynamoComponentDeployment> = Api::namespaced(self.client(), &ns);
         let selector = format!("{LABEL_GRAPH}={name}");
-        let live = dcds
-            .list(&ListParams::default().labels(&selector))
+        let params = ListParams::default().labels(&selector);
+        let live = retry(|| dcds.list(&params))
             .await
             .map_err(|e| self.err("list components", e))?;
         let status = crate::status::graph_status(dgd, &live.items, now);
@@ -143,8 +143,8 @@ impl Reconciler {
             let Ok((api, _)) = self.applier.resolver.api(&probe, &ns) else {
                 continue;
             };
-            let live = api
-                .list(&ListParams::default().labels(&selector))
+            let params = ListParams::default().labels(&selector);
+            let live = retry(|| api.list(&params))
                 .await
                 .map_err(|e| self.err(&format!("list {kind}"), e))?;
             for obj in live.items {
@@ -176,13 +176,14 @@ impl Reconciler {
             Api::namespaced(self.client(), &dgd.namespace().unwrap_or_default());
         let body =
             json!({ "apiVersion": API_VERSION, "kind": "DynamoGraphDeployment", "status": status });
-        api.patch_status(
-            &dgd.name_any(),
-            &PatchParams::apply(FIELD_MANAGER_STATUS).force(),
-            &Patch::Apply(&body),
-        )
-        .await
-        .map_err(|e| self.err(&format!("DynamoGraphDeployment {}", dgd.name_any()), e))?;
+        let (name, params, patch) = (
+            dgd.name_any(),
+            PatchParams::apply(FIELD_MANAGER_STATUS).force(),
+            Patch::Apply(&body),
+        );
+        retry(|| api.patch_status(&name, &params, &patch))
+            .await
+            .map_err(|e| self.err(&format!("DynamoGraphDeployment {}", dgd.name_any()), e))?;
         Ok(())
     }
 
@@ -228,8 +229,7 @@ impl Reconciler {
             }
         }
         let deployments: Api<Deployment> = Api::namespaced(self.client(), &ns);
-        let deployment = deployments
-            .get_opt(&name)
+        let deployment = retry(|| deployments.get_opt(&name))
             .await
             .map_err(|e| self.err(&format!("Deployment {ns}/{name}"), e))?;
         let status =
@@ -242,13 +242,13 @@ impl Reconciler {
         if dcd.status.as_ref() != Some(&status) {
             let api: Api<DynamoComponentDeployment> = Api::namespaced(self.client(), &ns);
             let body = json!({ "apiVersion": API_VERSION, "kind": "DynamoComponentDeployment", "status": status });
-            api.patch_status(
-                &name,
-                &PatchParams::apply(FIELD_MANAGER_STATUS).force(),
-                &Patch::Apply(&body),
-            )
-            .await
-            .map_err(|e| self.err(&format!("DynamoComponentDeployment {ns}/{name}"), e))?;
+            let (params, patch) = (
+                PatchParams::apply(FIELD_MANAGER_STATUS).force(),
+                Patch::Apply(&body),
+            );
+            retry(|| api.patch_status(&name, &params, &patch))
+                .await
+                .map_err(|e| self.err(&format!("DynamoComponentDeployment {ns}/{name}"), e))?;
         }
         Ok(available)
     }
