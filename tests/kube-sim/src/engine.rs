@@ -244,6 +244,7 @@ impl State {
                 "the body of the request was not a JSON object",
             ));
         }
+        check_object_meta(body)?;
         if let Some(kind) = body.get("kind").and_then(Value::as_str)
             && kind != ctx.rt.kind
         {
@@ -614,6 +615,7 @@ impl State {
         let old = self.existing(ctx)?;
         let mut patched = as_version(&old, &ctx.rt, &ctx.version);
         patch::apply_patch(kind, &mut patched, &body)?;
+        self.check_type_meta(ctx, &patched)?;
         self.prune_custom(ctx, &mut patched)?;
         if let Some(rv) = md_str(&patched, "resourceVersion")
             && Some(rv) != md_str(&old, "resourceVersion")
@@ -1181,6 +1183,63 @@ impl State {
             .map(|m| m.remove("resourceVersion"));
         self.update(&ctx, body).map(|(_, v)| v)
     }
+}
+
+/// Rejects bodies whose ObjectMeta (or status) has the wrong JSON types, with
+/// the decode error the real server gives (it decodes into typed structs).
+fn check_object_meta(body: &Value) -> Result<(), ApiError> {
+    let bad = |field: &str, want: &str| {
+        Err(status::bad_request(format!(
+            "json: cannot unmarshal into Go struct field ObjectMeta.metadata.{field} of type {want}"
+        )))
+    };
+    if body
+        .get("status")
+        .is_some_and(|s| !s.is_object() && !s.is_null())
+    {
+        return Err(status::bad_request(
+            "json: cannot unmarshal into Go struct field .status of type object",
+        ));
+    }
+    let Some(md) = body.get("metadata") else {
+        return Ok(());
+    };
+    let Some(md) = md.as_object() else {
+        return Err(status::bad_request(
+            "json: cannot unmarshal into Go struct field .metadata of type v1.ObjectMeta",
+        ));
+    };
+    for f in [
+        "name",
+        "namespace",
+        "generateName",
+        "resourceVersion",
+        "uid",
+    ] {
+        if md.get(f).is_some_and(|v| !v.is_string() && !v.is_null()) {
+            return bad(f, "string");
+        }
+    }
+    for f in ["labels", "annotations"] {
+        if let Some(v) = md.get(f).filter(|v| !v.is_null())
+            && !v
+                .as_object()
+                .is_some_and(|m| m.values().all(Value::is_string))
+        {
+            return bad(f, "map[string]string");
+        }
+    }
+    if let Some(v) = md.get("finalizers").filter(|v| !v.is_null())
+        && !v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
+    {
+        return bad("finalizers", "[]string");
+    }
+    if let Some(v) = md.get("ownerReferences").filter(|v| !v.is_null())
+        && !v.as_array().is_some_and(|a| a.iter().all(Value::is_object))
+    {
+        return bad("ownerReferences", "[]v1.OwnerReference");
+    }
+    Ok(())
 }
 
 /// Combines the old object and a written body according to the scope:

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::FutureExt;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited, StreamBody};
@@ -78,7 +79,17 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(move |req| {
                 let shared = shared.clone();
-                async move { Ok::<_, Infallible>(handle(shared, req).await) }
+                async move {
+                    // A bug must cost one request a 500, not the connection (or the test run).
+                    let resp = std::panic::AssertUnwindSafe(handle(shared, req))
+                        .catch_unwind()
+                        .await;
+                    Ok::<_, Infallible>(resp.unwrap_or_else(|_| {
+                        error_response(&status::internal(
+                            "kube-sim panicked while handling the request",
+                        ))
+                    }))
+                }
             });
             let conn = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
