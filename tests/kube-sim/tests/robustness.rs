@@ -38,7 +38,7 @@ async fn weird_bodies_and_paths_never_crash_the_server() {
             for ct in content_types {
                 for body in bodies {
                     let (code, _, text) = raw_text(&sim, method, path, Some(ct), Some(body), &[]).await;
-                    assert!(code >= 200 && code < 600, "{method} {path} [{ct}] {body:?}: no HTTP response ({text:?})");
+                    assert!((200..600).contains(&code), "{method} {path} [{ct}] {body:?}: no HTTP response ({text:?})");
                     // 500 here can only come from the panic guard: a bug.
                     assert_ne!(code, 500, "{method} {path} [{ct}] {body:?}: {text}");
                     if code >= 400 {
