@@ -375,7 +375,16 @@ impl State {
                 remaining += 1;
                 continue;
             }
-            items.push(as_version(o, &ctx.rt, &ctx.version));
+            let mut item = as_version(o, &ctx.rt, &ctx.version);
+            if !ctx.rt.custom
+                && let Some(m) = item.as_object_mut()
+            {
+                // Typed lists from the real server carry no per-item apiVersion/kind
+                // (only custom resources, served as unstructured, do).
+                m.remove("apiVersion");
+                m.remove("kind");
+            }
+            items.push(item);
             last_key = Some(k.clone());
         }
         let rv = self.store.current_rv();

@@ -255,7 +255,16 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
         group: target.group.clone(),
         resource: target.resource.clone(),
         subresource: target.subresource.clone().unwrap_or_default(),
-        namespace: target.namespace.clone().unwrap_or_default(),
+        // Like upstream RequestInfo: a Namespace object's own requests carry its
+        // name as their namespace.
+        namespace: match (
+            &target.namespace,
+            target.group.is_empty() && target.resource == "namespaces",
+        ) {
+            (Some(ns), _) => ns.clone(),
+            (None, true) => target.name.clone().unwrap_or_default(),
+            (None, false) => String::new(),
+        },
         name: target.name.clone().unwrap_or_default(),
         field_manager: query.get("fieldManager").cloned().unwrap_or_default(),
         user_agent: user_agent.clone(),

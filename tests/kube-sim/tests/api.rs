@@ -626,3 +626,50 @@ async fn custom_resources_get_schema_defaults_and_pruning() {
     })
     .await
 }
+
+#[tokio::test]
+async fn typed_list_items_carry_no_type_meta() {
+    bounded(async {
+        let sim = sim().await;
+        let api: Api<ConfigMap> = Api::default_namespaced(sim.client());
+        api.create(&PostParams::default(), &cm("a", json!({})))
+            .await
+            .unwrap();
+        let (_, list) = raw(
+            &sim,
+            "GET",
+            "/api/v1/namespaces/default/configmaps",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(
+            (list["kind"].as_str(), list["apiVersion"].as_str()),
+            (Some("ConfigMapList"), Some("v1"))
+        );
+        assert!(
+            list["items"][0].get("kind").is_none() && list["items"][0].get("apiVersion").is_none()
+        );
+        // kube fills them in for typed lists.
+        assert_eq!(
+            api.list(&ListParams::default()).await.unwrap().items[0]
+                .metadata
+                .name
+                .as_deref(),
+            Some("a")
+        );
+        // The audit namespace of a Namespace object's own request is its name, as upstream.
+        let nss: Api<Namespace> = Api::all(sim.client());
+        nss.get("kube-system").await.unwrap();
+        let last = sim.audit().pop().unwrap();
+        assert_eq!(
+            (
+                last.resource.as_str(),
+                last.namespace.as_str(),
+                last.name.as_str()
+            ),
+            ("namespaces", "kube-system", "kube-system")
+        );
+    })
+    .await
+}
