@@ -10,7 +10,12 @@ use std::path::Path;
 async fn status_tables_and_detail() {
     let sim = with_crds(true).await;
     for file in ["examples/mocker-agg.yaml", "examples/vllm-disagg.yaml"] {
-        let out = run(&sim, &["apply", file, "--reconcile", "--wait", "--timeout", "60s"], &[]).await;
+        let out = run(
+            &sim,
+            &["apply", file, "--reconcile", "--wait", "--timeout", "60s"],
+            &[],
+        )
+        .await;
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     }
     // A graph that will never be ready: its Deployments are held back.
@@ -20,17 +25,27 @@ async fn status_tables_and_detail() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     sim.kubelet().hold("inference", "chat-frontend");
     sim.kubelet().hold("inference", "chat-worker");
-    let out = run(&sim, &["apply", "examples/frontend-ingress.yaml", "--reconcile"], &[]).await;
+    let out = run(
+        &sim,
+        &["apply", "examples/frontend-ingress.yaml", "--reconcile"],
+        &[],
+    )
+    .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 
     // Ages count from the newest graph's creation, thirty minutes later: graphs created a few
     // seconds earlier are also 30m old, as kubectl prints minutes only past ten minutes.
-    let created = sim.object("nvidia.com", "dynamographdeployments", "inference", "chat").unwrap()["metadata"]["creationTimestamp"]
+    let created = sim
+        .object("nvidia.com", "dynamographdeployments", "inference", "chat")
+        .unwrap()["metadata"]["creationTimestamp"]
         .as_str()
         .unwrap()
         .parse::<k8s_openapi::jiff::Timestamp>()
         .unwrap();
-    let now = created.checked_add(k8s_openapi::jiff::SignedDuration::from_secs(1800)).unwrap().to_string();
+    let now = created
+        .checked_add(k8s_openapi::jiff::SignedDuration::from_secs(1800))
+        .unwrap()
+        .to_string();
     let env = [("DYNAMOCTL_NOW", now.as_str())];
 
     let cases: [(&str, &[&str]); 4] = [
@@ -42,7 +57,10 @@ async fn status_tables_and_detail() {
     for (name, args) in cases {
         let out = run(&sim, args, &env).await;
         assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
-        assert_golden(Path::new(&format!("tests/golden/status/{name}.txt")), &out.stdout);
+        assert_golden(
+            Path::new(&format!("tests/golden/status/{name}.txt")),
+            &out.stdout,
+        );
     }
 
     let out = run(&sim, &["status", "-A", "-o", "json"], &env).await;
@@ -50,6 +68,11 @@ async fn status_tables_and_detail() {
     assert_eq!(list["items"].as_array().unwrap().len(), 3);
     let out = run(&sim, &["status", "missing"], &env).await;
     assert_eq!(out.status.code(), Some(2));
-    assert!(sim.audit_writes().iter().all(|w| w.user_agent.contains("(apply)")), "status only reads");
+    assert!(
+        sim.audit_writes()
+            .iter()
+            .all(|w| w.user_agent.contains("(apply)")),
+        "status only reads"
+    );
     sim.stop().await;
 }

@@ -10,6 +10,7 @@ mod input;
 mod output;
 mod progress;
 mod render;
+mod run;
 mod status;
 
 use std::process::ExitCode;
@@ -39,6 +40,9 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Show graphs and their health; with a name, one graph in detail.
     Status(status::StatusArgs),
+    /// Run a long-lived process: `dynamoctl run controller` is the operator.
+    #[command(subcommand)]
+    Run(run::RunCommand),
     /// Print a shell completion script.
     Completion(completion::CompletionArgs),
     /// Regenerate or check the generated files (CRDs, completions, man pages, API reference).
@@ -53,6 +57,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Apply(args) => apply::run(args).await,
         Command::Diff(args) => diff::run(args).await,
         Command::Status(args) => status::run(args).await,
+        Command::Run(cmd) => run::run(cmd).await,
         Command::Completion(args) => completion::run(args),
         Command::Generate(args) => generate::run(args),
     }

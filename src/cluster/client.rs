@@ -25,23 +25,23 @@ pub struct ConnectOptions {
 
 /// Connects: returns the client, its default namespace and the server URL (for messages).
 pub async fn connect(opts: &ConnectOptions) -> Result<(Client, String, String), ClusterError> {
-    let kubeconfig = match &opts.kubeconfig {
-        Some(path) => Kubeconfig::read_from(path).map_err(|e| {
-            ClusterError::Config(format!("cannot read kubeconfig {}: {e}", path.display()))
-        })?,
-        None => Kubeconfig::read().map_err(|e| {
-            ClusterError::Config(format!(
-                "no kubeconfig found ({e}); pass --kubeconfig or set KUBECONFIG"
-            ))
-        })?,
+    let mut config = match &opts.kubeconfig {
+        Some(path) => {
+            let kubeconfig = Kubeconfig::read_from(path).map_err(|e| {
+                ClusterError::Config(format!("cannot read kubeconfig {}: {e}", path.display()))
+            })?;
+            from_kubeconfig(kubeconfig, opts).await?
+        }
+        None => match Kubeconfig::read() {
+            Ok(kubeconfig) => from_kubeconfig(kubeconfig, opts).await?,
+            // In a pod: the service account, as kubectl and client-go do.
+            Err(e) => Config::incluster().map_err(|_| {
+                ClusterError::Config(format!(
+                    "no kubeconfig found ({e}); pass --kubeconfig or set KUBECONFIG"
+                ))
+            })?,
+        },
     };
-    let options = KubeConfigOptions {
-        context: opts.context.clone(),
-        ..Default::default()
-    };
-    let mut config = Config::from_custom_kubeconfig(kubeconfig, &options)
-        .await
-        .map_err(|e| ClusterError::Config(format!("invalid kubeconfig: {e}")))?;
     finish(&mut config, opts);
     let server = config.cluster_url.to_string();
     let namespace = config.default_namespace.clone();
@@ -50,6 +50,19 @@ pub async fn connect(opts: &ConnectOptions) -> Result<(Client, String, String), 
         message: e.to_string(),
     })?;
     Ok((client, namespace, server))
+}
+
+async fn from_kubeconfig(
+    kubeconfig: Kubeconfig,
+    opts: &ConnectOptions,
+) -> Result<Config, ClusterError> {
+    let options = KubeConfigOptions {
+        context: opts.context.clone(),
+        ..Default::default()
+    };
+    Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .map_err(|e| ClusterError::Config(format!("invalid kubeconfig: {e}")))
 }
 
 /// Applies the namespace, timeouts and user agent to a config.

@@ -1,0 +1,369 @@
+//! `dynamoctl run controller`: both controllers in one process, with health, metrics,
+//! per-object backoff and graceful shutdown. Children and status are written only through
+//! [`Reconciler`], the same code `apply --reconcile` runs.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Api, ListParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::watcher;
+use kube::{Client, Resource, ResourceExt};
+use tokio::sync::watch;
+
+use super::metrics::{Kind, Metrics};
+use super::server::{Health, serve};
+use super::{GraphOutcome, Reconciler};
+use crate::api::{DynamoComponentDeployment, DynamoGraphDeployment};
+use crate::cluster::{Applier, ClusterError, Resolver};
+use crate::render::RenderOptions;
+
+/// How the operator runs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Namespace-scoped mode: watch and manage only this namespace.
+    pub restricted_namespace: Option<String>,
+    /// This process's identity in Leases and Events (pod name + suffix).
+    pub instance: String,
+    /// Where `/healthz` and `/readyz` are served.
+    pub health_addr: SocketAddr,
+    /// Where `/metrics` is served.
+    pub metrics_addr: SocketAddr,
+    /// Every graph and component is reconciled again after this long without a trigger.
+    pub resync: Duration,
+    /// Render settings.
+    pub render: RenderOptions,
+}
+
+/// Why the operator stopped unexpectedly.
+#[derive(Debug)]
+pub enum RunError {
+    /// A startup check failed: CRDs missing, no permission to list or watch.
+    Startup(String),
+    /// A port could not be bound.
+    Bind(String),
+    /// The operator lost a claim (marker, leadership) it needs to write safely.
+    Lost(String),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Startup(m) | RunError::Bind(m) | RunError::Lost(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// What every reconcile shares.
+struct Context {
+    reconciler: Reconciler,
+    metrics: Arc<Metrics>,
+    recorder: Recorder,
+    resync: Duration,
+    /// Consecutive failures per object, for exponential backoff (kube-runtime has none).
+    failures: Mutex<HashMap<String, u32>>,
+    /// Whether this process may write to a namespace (hybrid exclusion, claims held).
+    may_write: Box<dyn Fn(&str) -> bool + Send + Sync>,
+}
+
+impl Context {
+    fn backoff(&self, key: String) -> Duration {
+        let mut failures = self.failures.lock().expect("backoff lock");
+        let n = failures.entry(key).or_insert(0);
+        *n = (*n + 1).min(10);
+        (Duration::from_millis(500) * 2u32.pow(*n - 1)).min(Duration::from_secs(300))
+    }
+
+    fn succeeded(&self, key: &str) {
+        self.failures.lock().expect("backoff lock").remove(key);
+    }
+}
+
+fn key<K: Resource<DynamicType = ()>>(obj: &K) -> String {
+    format!(
+        "{}/{}/{}",
+        K::kind(&()),
+        obj.namespace().unwrap_or_default(),
+        obj.name_any()
+    )
+}
+
+fn now() -> Time {
+    Time(k8s_openapi::jiff::Timestamp::now())
+}
+
+/// Checks, before any watch starts, that the CRDs are served and this identity may list
+/// graphs in its scope, with errors that say what to do.
+pub async fn startup_checks(client: &Client, namespace: Option<&str>) -> Result<(), RunError> {
+    let graphs: Api<DynamoGraphDeployment> = match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    match graphs.list(&ListParams::default().limit(1)).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Err(RunError::Startup(
+            "the DynamoGraphDeployment CRD is not installed: run `dynamoctl apply crds/` or `dynamoctl install` first".into(),
+        )),
+        Err(kube::Error::Api(s)) if s.code == 403 => Err(RunError::Startup(format!(
+            "not allowed to list DynamoGraphDeployments{}: {} (check the operator's RBAC)",
+            namespace.map(|n| format!(" in {n}")).unwrap_or_default(),
+            s.message
+        ))),
+        Err(e) => Err(RunError::Startup(format!("cannot reach the API server: {e}"))),
+    }
+}
+
+/// What the process around the controllers provides: probes, metrics, and the write gate.
+pub struct Hooks {
+    /// Probe state; set ready once the controllers run.
+    pub health: Arc<Health>,
+    /// Metrics to update.
+    pub metrics: Arc<Metrics>,
+    /// Whether this process may write to a namespace now (claims held, not excluded).
+    pub may_write: Box<dyn Fn(&str) -> bool + Send + Sync>,
+}
+
+/// Runs both controllers until `shutdown` resolves (Ok) or they stop on their own (Err).
+/// Every item of `resume` re-enqueues every graph (a namespace came back to this operator).
+pub async fn run(
+    client: Client,
+    server: &str,
+    cfg: Config,
+    hooks: Hooks,
+    resume: impl futures::Stream<Item = ()> + Send + 'static,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    let Hooks {
+        health,
+        metrics,
+        may_write,
+    } = hooks;
+    startup_checks(&client, cfg.restricted_namespace.as_deref()).await?;
+    let resolver = Resolver::new(client.clone(), server)
+        .await
+        .map_err(|e| RunError::Startup(e.to_string()))?;
+    let default_namespace = cfg
+        .restricted_namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_string());
+    let reporter = Reporter {
+        controller: "dynamoctl-controller".into(),
+        instance: Some(cfg.instance.clone()),
+    };
+    let ctx = Arc::new(Context {
+        reconciler: Reconciler {
+            applier: Applier {
+                resolver,
+                default_namespace,
+            },
+            render: cfg.render.clone(),
+        },
+        metrics: metrics.clone(),
+        recorder: Recorder::new(client.clone(), reporter),
+        resync: cfg.resync,
+        failures: Mutex::default(),
+        may_write,
+    });
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let api = |c: &Client| -> (Api<DynamoGraphDeployment>, Api<DynamoComponentDeployment>) {
+        match &cfg.restricted_namespace {
+            Some(ns) => (
+                Api::namespaced(c.clone(), ns),
+                Api::namespaced(c.clone(), ns),
+            ),
+            None => (Api::all(c.clone()), Api::all(c.clone())),
+        }
+    };
+    let (graphs, components) = api(&client);
+    let owned = |c: &Client| -> (Api<Deployment>, Api<Service>, Api<Ingress>) {
+        match &cfg.restricted_namespace {
+            Some(ns) => (
+                Api::namespaced(c.clone(), ns),
+                Api::namespaced(c.clone(), ns),
+                Api::namespaced(c.clone(), ns),
+            ),
+            None => (
+                Api::all(c.clone()),
+                Api::all(c.clone()),
+                Api::all(c.clone()),
+            ),
+        }
+    };
+    let (deployments, services, ingresses) = owned(&client);
+    let wc = || watcher::Config::default().any_semantic();
+
+    let graph_controller = Controller::new(graphs, wc())
+        .owns(components.clone(), wc())
+        .reconcile_all_on(resume)
+        .graceful_shutdown_on(stopped())
+        .run(reconcile_graph, graph_error_policy, ctx.clone())
+        .for_each(|r| async move {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "graph controller");
+            }
+        });
+    let component_controller = Controller::new(components, wc())
+        .owns(deployments, wc())
+        .owns(services, wc())
+        .owns(ingresses, wc())
+        .graceful_shutdown_on(stopped())
+        .run(reconcile_component, component_error_policy, ctx.clone())
+        .for_each(|r| async move {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "component controller");
+            }
+        });
+
+    health.ready.store(true, Ordering::Relaxed);
+    tracing::info!(
+        mode = cfg
+            .restricted_namespace
+            .as_deref()
+            .unwrap_or("cluster-wide"),
+        "controllers started"
+    );
+    let controllers = async {
+        tokio::join!(graph_controller, component_controller);
+    };
+    tokio::pin!(controllers);
+    tokio::select! {
+        _ = shutdown => {
+            tracing::info!("shutting down");
+            let _ = stop_tx.send(true);
+            controllers.await;
+            Ok(())
+        }
+        _ = &mut controllers => Err(RunError::Lost("the controllers stopped unexpectedly".into())),
+    }
+}
+
+async fn reconcile_graph(
+    dgd: Arc<DynamoGraphDeployment>,
+    ctx: Arc<Context>,
+) -> Result<Action, ClusterError> {
+    let ns = dgd.namespace().unwrap_or_default();
+    if !(ctx.may_write)(&ns) || dgd.meta().deletion_timestamp.is_some() {
+        // Garbage collection removes the children of a deleted graph; an excluded namespace
+        // belongs to its namespace-scoped operator until its marker expires.
+        return Ok(Action::await_change());
+    }
+    let start = Instant::now();
+    let result = ctx.reconciler.reconcile_graph(&dgd, &now()).await;
+    ctx.metrics
+        .observe(Kind::Graph, start.elapsed(), result.is_err());
+    match result? {
+        GraphOutcome::Invalid(message) => {
+            publish(
+                &ctx,
+                dgd.as_ref(),
+                EventType::Warning,
+                "ValidationFailed",
+                &message,
+            )
+            .await;
+            // Retrying cannot help until the spec changes.
+            Ok(Action::await_change())
+        }
+        _ => {
+            ctx.succeeded(&key(dgd.as_ref()));
+            Ok(Action::requeue(ctx.resync))
+        }
+    }
+}
+
+fn graph_error_policy(
+    dgd: Arc<DynamoGraphDeployment>,
+    error: &ClusterError,
+    ctx: Arc<Context>,
+) -> Action {
+    let delay = ctx.backoff(key(dgd.as_ref()));
+    tracing::warn!(graph = %key(dgd.as_ref()), %error, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+async fn reconcile_component(
+    dcd: Arc<DynamoComponentDeployment>,
+    ctx: Arc<Context>,
+) -> Result<Action, ClusterError> {
+    let ns = dcd.namespace().unwrap_or_default();
+    if !(ctx.may_write)(&ns) || dcd.meta().deletion_timestamp.is_some() {
+        return Ok(Action::await_change());
+    }
+    let start = Instant::now();
+    let result = ctx.reconciler.reconcile_component(&dcd, &now()).await;
+    ctx.metrics
+        .observe(Kind::Component, start.elapsed(), result.is_err());
+    result?;
+    ctx.succeeded(&key(dcd.as_ref()));
+    Ok(Action::requeue(ctx.resync))
+}
+
+fn component_error_policy(
+    dcd: Arc<DynamoComponentDeployment>,
+    error: &ClusterError,
+    ctx: Arc<Context>,
+) -> Action {
+    let delay = ctx.backoff(key(dcd.as_ref()));
+    tracing::warn!(component = %key(dcd.as_ref()), %error, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+async fn publish<K: Resource<DynamicType = ()>>(
+    ctx: &Context,
+    obj: &K,
+    type_: EventType,
+    reason: &str,
+    note: &str,
+) {
+    let event = Event {
+        type_,
+        reason: reason.into(),
+        note: Some(note.chars().take(1000).collect()),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
+        tracing::warn!(error = %e, "cannot publish event");
+    }
+}
+
+/// Binds the health and metrics endpoints.
+pub async fn serve_endpoints(
+    cfg: &Config,
+    health: Arc<Health>,
+    metrics: Arc<Metrics>,
+) -> Result<(SocketAddr, SocketAddr), RunError> {
+    let bind = |what: &str, addr: SocketAddr, e: std::io::Error| {
+        RunError::Bind(format!("cannot serve {what} on {addr}: {e}"))
+    };
+    let h = serve(cfg.health_addr, health.clone(), metrics.clone())
+        .await
+        .map_err(|e| bind("health probes", cfg.health_addr, e))?;
+    let m = if cfg.metrics_addr == cfg.health_addr {
+        h
+    } else {
+        serve(cfg.metrics_addr, health, metrics)
+            .await
+            .map_err(|e| bind("metrics", cfg.metrics_addr, e))?
+    };
+    Ok((h, m))
+}
