@@ -41,6 +41,7 @@ pub mod selectors;
 mod server;
 pub mod status;
 pub mod store;
+pub mod table;
 pub mod util;
 mod watch;
 

@@ -55,6 +55,8 @@ pub struct ResourceType {
     /// (group, plural) of the type whose storage this one shares, converting
     /// on the way in and out (events.k8s.io Events live with core Events).
     pub storage: Option<(String, String)>,
+    /// CRD `additionalPrinterColumns` per version (for `kubectl get` tables).
+    pub printer_columns: Vec<(String, Vec<Value>)>,
 }
 
 impl ResourceType {
@@ -116,6 +118,7 @@ fn builtin(
         categories: vec![],
         schemas: vec![],
         storage: None,
+        printer_columns: vec![],
     }
 }
 
@@ -387,6 +390,7 @@ pub fn from_crd(crd: &Value) -> Result<ResourceType, String> {
     let mut status = false;
     let mut scale = None;
     let mut schemas = Vec::new();
+    let mut printer_columns = Vec::new();
     for ver in versions {
         let name = ver["name"]
             .as_str()
@@ -401,6 +405,12 @@ pub fn from_crd(crd: &Value) -> Result<ResourceType, String> {
         }
         if let Some(schema) = ver.pointer("/schema/openAPIV3Schema") {
             schemas.push((name.clone(), schema.clone()));
+        }
+        if let Some(cols) = ver
+            .get("additionalPrinterColumns")
+            .and_then(Value::as_array)
+        {
+            printer_columns.push((name.clone(), cols.clone()));
         }
         let sub = &ver["subresources"];
         if sub.get("status").is_some() {
@@ -442,6 +452,7 @@ pub fn from_crd(crd: &Value) -> Result<ResourceType, String> {
         categories: strs(&names["categories"]),
         schemas,
         storage: None,
+        printer_columns,
     })
 }
 

@@ -27,6 +27,7 @@ use crate::patch::PatchKind;
 use crate::proto;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::status::{self, ApiError};
+use crate::table;
 use crate::util::{now_micro, percent_decode};
 use crate::watch::{self, WatchParams};
 
@@ -402,7 +403,6 @@ struct Req {
     method: Method,
     query: HashMap<String, String>,
     user_agent: String,
-    #[allow(dead_code)]
     accept: String,
     content_type: String,
     body: Bytes,
@@ -530,6 +530,12 @@ fn resource_request(
                 bookmarks: q.get("allowWatchBookmarks").is_some_and(|v| v == "true"),
                 send_initial: q.get("sendInitialEvents").is_some_and(|v| v == "true"),
                 timeout,
+                table: table::wants_table(&req.accept).then(|| {
+                    q.get("includeObject")
+                        .cloned()
+                        .unwrap_or_else(|| "Metadata".into())
+                }),
+                clock_offset: shared.state().clock_offset,
             })));
         }
         "create" => {
@@ -621,5 +627,33 @@ fn resource_request(
         }
     };
     let _ = &req.method;
+    if matches!(verb, "get" | "list")
+        && code == 200
+        && ctx.subresource.is_none()
+        && table::wants_table(&req.accept)
+    {
+        // kubectl get: server-side printing.
+        let include = q
+            .get("includeObject")
+            .map(String::as_str)
+            .unwrap_or("Metadata");
+        let now = st.now();
+        let v = if verb == "list" {
+            let items = v["items"].as_array().cloned().unwrap_or_default();
+            let mut meta = v["metadata"].clone();
+            meta.as_object_mut().map(|m| m.remove("remainingItemCount"));
+            table::table(&rt, &ctx.version, &items, meta, include, &now)
+        } else {
+            table::table(
+                &rt,
+                &ctx.version,
+                std::slice::from_ref(&v),
+                json!({ "resourceVersion": v.pointer("/metadata/resourceVersion") }),
+                include,
+                &now,
+            )
+        };
+        return Ok(Reply::Json(200, v));
+    }
     Ok(Reply::Json(code, v))
 }

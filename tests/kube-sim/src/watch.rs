@@ -29,6 +29,26 @@ pub struct WatchParams {
     pub send_initial: bool,
     /// `timeoutSeconds`.
     pub timeout: Duration,
+    /// Send each object as a one-row Table (`kubectl get -w`), with this `includeObject`.
+    pub table: Option<String>,
+    /// The simulated clock's offset, for Table ages.
+    pub clock_offset: Duration,
+}
+
+/// The event's object as this watch presents it (version, shared storage, Table).
+fn present(p: &WatchParams, obj: &Value) -> Value {
+    let o = as_version(obj, &p.ctx.rt, &p.ctx.version);
+    match &p.table {
+        Some(include) => crate::table::table(
+            &p.ctx.rt,
+            &p.ctx.version,
+            &[o],
+            json!({}),
+            include,
+            &crate::util::rfc3339_at(p.clock_offset),
+        ),
+        None => o,
+    }
 }
 
 fn line(etype: &str, object: &Value) -> Bytes {
@@ -78,7 +98,10 @@ fn translate(p: &WatchParams, ev: &Event) -> Option<Bytes> {
         EventType::Deleted if now || before => "DELETED",
         _ => return None,
     };
-    if p.ctx.version == p.ctx.rt.preferred_version() && p.ctx.rt.storage.is_none() {
+    if p.ctx.version == p.ctx.rt.preferred_version()
+        && p.ctx.rt.storage.is_none()
+        && p.table.is_none()
+    {
         // Fast path: splice the shared encoding into the event envelope.
         let obj = ev.encoded_object();
         let mut b = Vec::with_capacity(obj.len() + 32);
@@ -89,7 +112,7 @@ fn translate(p: &WatchParams, ev: &Event) -> Option<Bytes> {
         b.extend_from_slice(b"}\n");
         return Some(Bytes::from(b));
     }
-    Some(line(t, &as_version(&ev.object, &p.ctx.rt, &p.ctx.version)))
+    Some(line(t, &present(p, &ev.object)))
 }
 
 fn bookmark(p: &WatchParams, rv: u64, initial_end: bool) -> Bytes {
@@ -134,7 +157,7 @@ pub fn start(shared: Arc<Shared>, p: WatchParams) -> mpsc::Receiver<Bytes> {
                 .store
                 .iter(p.ctx.rt.storage_key().0, p.ctx.rt.storage_key().1, ns, None)
                 .filter(|(_, o)| matches(&p, o))
-                .map(|(_, o)| line("ADDED", &as_version(o, &p.ctx.rt, &p.ctx.version)))
+                .map(|(_, o)| line("ADDED", &present(&p, o)))
                 .collect();
             Ok((initial, st.store.current_rv(), st.store.subscribe()))
         } else {

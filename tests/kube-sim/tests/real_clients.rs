@@ -142,6 +142,10 @@ async fn kubectl_get_and_server_side_apply() {
         let out = ok(&run(&kubectl, &sim, &home, &["get", "deployment", "web", "-n", "shop", "-o", "json"]).await);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["spec"]["replicas"], 2);
+        let out = ok(&run(&kubectl, &sim, &home, &["get", "deployment", "-n", "shop"]).await);
+        let lines: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
+        assert_eq!(lines[0], ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"], "{out}");
+        assert_eq!(&lines[1][..4], ["web", "0/2", "0", "0"], "no kubelet in this test: {out}");
         let out = ok(&run(&kubectl, &sim, &home, &["get", "deploy,cm", "-A"]).await);
         assert!(out.contains("web") && out.contains("settings"), "{out}");
 
@@ -197,6 +201,10 @@ async fn kubectl_reads_leases_like_the_operator_docs_do() {
         other.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "unrelated"}, "spec": {}})).unwrap()).await.unwrap();
 
         let out = ok(&run(&kubectl, &sim, &home, &["get", "lease", "-A", "--field-selector", "metadata.name=dynamo-operator-namespace-scope"]).await);
+        // Server-side printing: the Lease table has upstream's HOLDER column.
+        let header: Vec<&str> = out.lines().next().unwrap_or_default().split_whitespace().collect();
+        assert_eq!(header, ["NAMESPACE", "NAME", "HOLDER", "AGE"], "{out}");
+        assert!(out.contains("op-a-0") && out.contains("op-b-0"), "{out}");
         let rows: Vec<&str> = out.lines().skip(1).collect();
         assert_eq!(rows.len(), 2, "{out}");
         assert!(rows[0].starts_with("team-a") && rows[1].starts_with("team-b"), "{out}");
