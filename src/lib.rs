@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod controller;
 pub mod diff;
 pub mod error;
+pub mod install;
 pub mod manifest;
 pub mod render;
 pub mod status;

@@ -1,0 +1,134 @@
+//! The operator's permissions: exactly what the controllers and the objects they render use,
+//! no wildcards (upstream grants `*/*/*`, ai-dynamo/dynamo#8907). The same rules go into a
+//! ClusterRole (cluster-wide) or a Role in the operator's namespace (namespace-scoped).
+
+use serde_json::{Value, json};
+
+const FULL: &[&str] = &[
+    "get", "list", "watch", "create", "update", "patch", "delete",
+];
+const READ: &[&str] = &["get", "list", "watch"];
+const STATUS: &[&str] = &["get", "update", "patch"];
+const EMIT: &[&str] = &["create", "patch"];
+
+/// `(apiGroup, resources, verbs)`, in the order the Role lists them.
+const RULES: &[(&str, &[&str], &[&str])] = &[
+    // The two kinds the operator reconciles, and their status.
+    (
+        "nvidia.com",
+        &["dynamographdeployments", "dynamocomponentdeployments"],
+        FULL,
+    ),
+    (
+        "nvidia.com",
+        &[
+            "dynamographdeployments/status",
+            "dynamocomponentdeployments/status",
+        ],
+        STATUS,
+    ),
+    // Granted to component pods by the per-graph discovery Role: RBAC lets the operator
+    // create that Role only if it holds these itself.
+    (
+        "nvidia.com",
+        &["dynamoworkermetadatas"],
+        &[
+            "create", "get", "list", "watch", "update", "patch", "delete",
+        ],
+    ),
+    // The children: workloads, Services, ServiceAccounts, PVCs, Ingresses, discovery RBAC.
+    ("apps", &["deployments"], FULL),
+    ("", &["services", "serviceaccounts"], FULL),
+    (
+        "",
+        &["persistentvolumeclaims"],
+        &["get", "list", "watch", "create", "update", "patch"],
+    ),
+    ("networking.k8s.io", &["ingresses"], FULL),
+    (
+        "rbac.authorization.k8s.io",
+        &["roles", "rolebindings"],
+        FULL,
+    ),
+    // Also granted by the discovery Role.
+    ("", &["endpoints"], READ),
+    ("discovery.k8s.io", &["endpointslices"], READ),
+    // Namespace-scope markers and leader election.
+    ("coordination.k8s.io", &["leases"], FULL),
+    // Events about the graphs, through either API.
+    ("", &["events"], EMIT),
+    ("events.k8s.io", &["events"], EMIT),
+];
+
+/// The operator's policy rules, as RBAC writes them.
+pub fn rules() -> Vec<Value> {
+    RULES
+        .iter()
+        .map(|(group, resources, verbs)| {
+            json!({ "apiGroups": [group], "resources": resources, "verbs": verbs })
+        })
+        .collect()
+}
+
+/// Every `(apiGroup, resource, verb)` the rules grant, sorted: what tests compare.
+pub fn scope_rules(rules: &[Value]) -> Vec<(String, String, String)> {
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    for rule in rules {
+        for g in strings(&rule["apiGroups"]) {
+            for r in strings(&rule["resources"]) {
+                for v in strings(&rule["verbs"]) {
+                    out.push((g.clone(), r.clone(), v));
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_wildcards_and_no_cluster_only_resources() {
+        let granted = scope_rules(&rules());
+        assert!(
+            granted
+                .iter()
+                .all(|(g, r, v)| g != "*" && r != "*" && v != "*")
+        );
+        // Nothing that only makes sense cluster-wide: a Role must be able to hold it all.
+        for cluster_only in [
+            "namespaces",
+            "nodes",
+            "customresourcedefinitions",
+            "clusterroles",
+        ] {
+            assert!(
+                granted.iter().all(|(_, r, _)| r != cluster_only),
+                "{cluster_only}"
+            );
+        }
+        assert!(granted.contains(&(
+            "coordination.k8s.io".into(),
+            "leases".into(),
+            "create".into()
+        )));
+        assert!(!granted.contains(&(
+            "nvidia.com".into(),
+            "dynamographdeployments/status".into(),
+            "delete".into()
+        )));
+    }
+}
