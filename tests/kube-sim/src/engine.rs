@@ -429,6 +429,12 @@ impl State {
             },
         };
         self.validate_name(&ctx.rt, &name, &obj)?;
+        if md_str(&obj, "resourceVersion").is_some_and(|rv| !rv.is_empty()) {
+            // What etcd storage answers upstream (a 500, famously).
+            return Err(status::internal(
+                "resourceVersion should not be set on objects to be created",
+            ));
+        }
         let ns = self.check_namespace(ctx, &name)?;
         if self
             .store
@@ -592,6 +598,19 @@ impl State {
         {
             return Err(status::conflict_stale(&ctx.rt.group, &ctx.rt.plural, name));
         }
+        if let Some(uid) = md_str(&body, "uid").filter(|u| !u.is_empty())
+            && Some(uid) != md_str(&old, "uid")
+        {
+            return Err(status::conflict_precondition(
+                &ctx.rt.group,
+                &ctx.rt.plural,
+                name,
+                &format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    md_str(&old, "uid").unwrap_or_default()
+                ),
+            ));
+        }
         let mut body = body;
         self.prune_custom(ctx, &mut body)?;
         let new = merge_scoped(&old, &body, Self::scope(ctx));
@@ -680,6 +699,10 @@ impl State {
             None => {
                 if scope == Scope::StatusOnly {
                     return Err(status::not_found(&ctx.rt.group, &ctx.rt.plural, &name));
+                }
+                if md_str(&body, "resourceVersion").is_some_and(|rv| !rv.is_empty()) {
+                    // A resourceVersion precondition cannot hold for an object that does not exist.
+                    return Err(status::conflict_stale(&ctx.rt.group, &ctx.rt.plural, &name));
                 }
                 let mut applied = body;
                 applied["metadata"]["name"] = json!(name);

@@ -673,3 +673,19 @@ async fn typed_list_items_carry_no_type_meta() {
     })
     .await
 }
+
+#[tokio::test]
+async fn create_with_resource_version_and_update_with_wrong_uid_fail_as_upstream() {
+    bounded(async {
+        let sim = sim().await;
+        let (code, body) = raw(&sim, "POST", "/api/v1/namespaces/default/configmaps", Some("application/json"), Some(r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","resourceVersion":"5"}}"#)).await;
+        assert_eq!((code, body["message"].as_str()), (500, Some("Internal error occurred: resourceVersion should not be set on objects to be created")));
+        let api: Api<ConfigMap> = Api::default_namespaced(sim.client());
+        let mut c = api.create(&PostParams::default(), &cm("c", json!({}))).await.unwrap();
+        c.metadata.uid = Some("00000000-0000-0000-0000-000000000000".into());
+        let err = api_err(api.replace("c", &PostParams::default(), &c).await.unwrap_err());
+        assert_eq!(err.code, 409);
+        assert!(err.message.contains("Precondition failed: UID in precondition"), "{}", err.message);
+    })
+    .await
+}
