@@ -689,3 +689,48 @@ async fn create_with_resource_version_and_update_with_wrong_uid_fail_as_upstream
     })
     .await
 }
+
+#[tokio::test]
+async fn optimistic_concurrency_loses_no_update() {
+    bounded(async {
+        let sim = sim().await;
+        let api: Api<ConfigMap> = Api::default_namespaced(sim.client());
+        let mut c = cm("counter", json!({}));
+        c.data = Some([("n".to_string(), "0".to_string())].into());
+        api.create(&PostParams::default(), &c).await.unwrap();
+        let (tasks, per_task) = (8, 10);
+        let mut handles = Vec::new();
+        for _ in 0..tasks {
+            let api = api.clone();
+            handles.push(tokio::spawn(async move {
+                let mut conflicts = 0;
+                for _ in 0..per_task {
+                    loop {
+                        let mut cur = api.get("counter").await.unwrap();
+                        let n: u32 = cur.data.as_ref().unwrap()["n"].parse().unwrap();
+                        cur.data
+                            .as_mut()
+                            .unwrap()
+                            .insert("n".into(), (n + 1).to_string());
+                        match api.replace("counter", &PostParams::default(), &cur).await {
+                            Ok(_) => break,
+                            Err(kube::Error::Api(s)) if s.code == 409 => conflicts += 1,
+                            Err(e) => panic!("{e:?}"),
+                        }
+                    }
+                }
+                conflicts
+            }));
+        }
+        let mut conflicts = 0;
+        for h in handles {
+            conflicts += h.await.unwrap();
+        }
+        assert_eq!(
+            api.get("counter").await.unwrap().data.unwrap()["n"],
+            (tasks * per_task).to_string()
+        );
+        assert!(conflicts > 0, "concurrent writers should have seen 409s");
+    })
+    .await
+}
