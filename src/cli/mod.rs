@@ -1,12 +1,14 @@
 //! The command line: clap definitions and one thin module per subcommand.
 
 mod apply;
+mod check;
 mod clock;
 mod cluster_args;
 mod completion;
 mod diff;
 pub mod generate;
 mod input;
+mod install;
 mod output;
 mod progress;
 mod render;
@@ -40,6 +42,12 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Show graphs and their health; with a name, one graph in detail.
     Status(status::StatusArgs),
+    /// Install or upgrade the operator (CRDs, RBAC, Deployment); `--dry-run` prints it.
+    Install(install::InstallArgs),
+    /// Remove the operator; the CRDs (and every graph) only with `--crds`.
+    Uninstall(install::UninstallArgs),
+    /// Check the cluster, the CRDs, the operator and its Leases, linkerd style.
+    Check(check::CheckArgs),
     /// Run a long-lived process: `dynamoctl run controller` is the operator.
     #[command(subcommand)]
     Run(run::RunCommand),
@@ -57,6 +65,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Apply(args) => apply::run(args).await,
         Command::Diff(args) => diff::run(args).await,
         Command::Status(args) => status::run(args).await,
+        Command::Install(args) => install::run_install(args).await,
+        Command::Uninstall(args) => install::run_uninstall(args).await,
+        Command::Check(args) => check::run(args).await,
         Command::Run(cmd) => run::run(cmd).await,
         Command::Completion(args) => completion::run(args),
         Command::Generate(args) => generate::run(args),

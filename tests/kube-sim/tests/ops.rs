@@ -305,7 +305,9 @@ async fn kubelet_makes_deployments_ready_after_each_spec_change() {
             Some(&api.get("web").await.unwrap())
         ));
 
-        // Spec change: generation 2 is observed only after the delay.
+        // Spec change: generation 2 is observed only after the delay (made long
+        // here so a slow machine can't race the check, then shortened).
+        sim.kubelet().set_ready_delay(Duration::from_secs(60));
         api.patch(
             "web",
             &PatchParams::apply("t"),
@@ -322,6 +324,7 @@ async fn kubelet_makes_deployments_ready_after_each_spec_change() {
                 .observed_generation,
             Some(1)
         );
+        sim.kubelet().set_ready_delay(Duration::from_millis(300));
         let d = wait_for(&api, "web", ready).await;
         assert_eq!(d.status.unwrap().ready_replicas, Some(3));
 
