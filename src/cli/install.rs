@@ -1,0 +1,513 @@
+//! `dynamoctl install` and `dynamoctl uninstall`: the operator's objects from
+//! [`crate::install::manifests`], server-side applied (CRDs first, then the rest), skipping
+//! every object that is already up to date, so a re-run is an upgrade and an unchanged re-run
+//! writes nothing.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use serde_json::Value;
+
+use super::cluster_args::{ClusterArgs, parse_duration};
+use super::output::{ObjectFormat, objects};
+use crate::cluster::{Applier, ApplyMode, ClusterError, ObjectRef, Resolver, connect};
+use crate::error::Error;
+use crate::install::{
+    DEPLOYMENT_NAME, FIELD_MANAGER, InstallOptions, METRICS_SERVICE_NAME, NAME,
+    SERVICE_ACCOUNT_NAME, manifests,
+};
+
+/// The namespace when `-n` is not given.
+pub const DEFAULT_NAMESPACE: &str = "dynamo-system";
+
+/// Arguments of `dynamoctl install`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Connection flags; `-n` is the operator's namespace (default dynamo-system).
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Manage only the operator's namespace: a Role instead of a ClusterRole, and the
+    /// namespace-scope marker Lease so a cluster-wide operator leaves the namespace alone.
+    #[arg(long)]
+    pub namespace_scoped: bool,
+    /// The operator image, REPO[:TAG] (default: this version's published image).
+    #[arg(long, value_name = "REPO[:TAG]")]
+    pub image: Option<String>,
+    /// Version the operator reports in its marker (default: the image's tag).
+    #[arg(long)]
+    pub operator_version: Option<String>,
+    /// How long the namespace-scope marker stays valid without renewal.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub lease_duration: Duration,
+    /// How often the marker is renewed (shorter than --lease-duration).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub lease_renew_interval: Duration,
+    /// Operator replicas; one leader reconciles.
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    pub replicas: i32,
+    /// Do not install or upgrade the CRDs (they must exist): lets a namespace admin install.
+    #[arg(long)]
+    pub skip_crds: bool,
+    /// Print the objects instead of applying them; contacts no cluster.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format of --dry-run.
+    #[arg(short = 'o', long, value_enum, requires = "dry_run")]
+    pub output: Option<ObjectFormat>,
+    /// Wait until the operator Deployment is available.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+impl InstallArgs {
+    /// The installation these flags describe, validated.
+    pub fn options(&self) -> Result<InstallOptions, Error> {
+        let mut opts = InstallOptions {
+            namespace: self
+                .cluster
+                .namespace
+                .clone()
+                .unwrap_or_else(|| DEFAULT_NAMESPACE.into()),
+            namespace_scoped: self.namespace_scoped,
+            lease_duration: self.lease_duration,
+            lease_renew_interval: self.lease_renew_interval,
+            replicas: self.replicas,
+            ..InstallOptions::default()
+        };
+        if let Some(image) = &self.image {
+            opts = opts.with_image(image);
+        }
+        if let Some(v) = &self.operator_version {
+            opts.operator_version = v.clone();
+        }
+        opts.validate()
+            .map_err(|e| Error::Usage(e.0.join("\nerror: ")))?;
+        Ok(opts)
+    }
+}
+
+/// Arguments of `dynamoctl uninstall`.
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// Connection flags; `-n` is the operator's namespace (default dynamo-system).
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Also delete the CRDs, and with them every graph in the cluster.
+    #[arg(long)]
+    pub crds: bool,
+    /// With --crds: delete them even while graphs exist.
+    #[arg(long, requires = "crds")]
+    pub force: bool,
+}
+
+/// What happened to one object.
+enum Outcome {
+    Created,
+    Configured,
+    Unchanged,
+}
+
+/// Installs or upgrades the operator.
+pub async fn run_install(args: InstallArgs) -> Result<ExitCode, Error> {
+    let opts = args.options()?;
+    let mut docs = manifests(&opts);
+    if args.dry_run {
+        print!(
+            "{}",
+            objects(&docs, args.output.unwrap_or(ObjectFormat::Yaml))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let crds: Vec<Value> = docs
+        .iter()
+        .filter(|d| d["kind"] == "CustomResourceDefinition")
+        .cloned()
+        .collect();
+    docs.retain(|d| d["kind"] != "CustomResourceDefinition");
+
+    let mut cluster = args.cluster.clone();
+    cluster.namespace = Some(opts.namespace.clone());
+    let (client, _, server) = connect(&cluster.options("install")).await?;
+    let resolver = Resolver::new(client, &server).await?;
+    let mut applier = Applier {
+        resolver,
+        default_namespace: opts.namespace.clone(),
+    };
+    let mode = ApplyMode {
+        field_manager: FIELD_MANAGER.into(),
+        force: true,
+        dry_run: false,
+    };
+
+    // Everything that can refuse the install is read before the first write.
+    let ns_ref = namespace_ref(&opts.namespace);
+    let live_ns = applier.get(&ns_ref).await?;
+    let mut live_crds = Vec::new();
+    for crd in &crds {
+        live_crds.push(applier.get(&ObjectRef::of(crd)).await?);
+    }
+    if args.skip_crds {
+        let missing: Vec<String> = crds
+            .iter()
+            .zip(&live_crds)
+            .filter(|(_, l)| l.is_none())
+            .map(|(c, _)| ObjectRef::of(c).name)
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::Usage(format!(
+                "--skip-crds: the CRDs {} are not installed; a cluster admin must install them first \
+                 (`dynamoctl install` without --skip-crds, or `helm install dynamo-crds charts/crds`)",
+                missing.join(", ")
+            )));
+        }
+        if live_ns.is_none() {
+            return Err(Error::Usage(format!(
+                "--skip-crds: namespace {} does not exist; ask a cluster admin to create it \
+                 (`kubectl create namespace {}`)",
+                opts.namespace, opts.namespace
+            )));
+        }
+    }
+
+    if !args.skip_crds {
+        let mut wrote = false;
+        for (crd, live) in crds.iter().zip(&live_crds) {
+            let outcome = ensure(&applier, crd, live.as_ref(), &mode)
+                .await
+                .map_err(crd_error)?;
+            wrote |= !matches!(outcome, Outcome::Unchanged);
+            report(crd, &outcome);
+        }
+        if wrote {
+            wait_established(&applier, &crds).await?;
+            applier.resolver.refresh().await?;
+        }
+    }
+
+    if opts.namespace_scoped && live_ns.is_none() {
+        // Like `helm install --create-namespace`: a plain namespace, not labelled as ours, so
+        // uninstall keeps it. (A namespace-scoped install otherwise writes nothing
+        // cluster-scoped besides the CRDs.)
+        let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": opts.namespace}});
+        applier.apply(&ns, &mode).await?;
+        report(&ns, &Outcome::Created);
+    }
+    for doc in &docs {
+        let r = ObjectRef::of(doc);
+        let live = if doc["kind"] == "Namespace" {
+            // A namespace that exists and is not ours is used, never adopted: uninstall
+            // deletes only a namespace install created.
+            if live_ns.as_ref().is_some_and(|l| !is_ours(l)) {
+                continue;
+            }
+            live_ns.clone()
+        } else {
+            applier.get(&r).await?
+        };
+        let outcome = ensure(&applier, doc, live.as_ref(), &mode).await?;
+        report(doc, &outcome);
+    }
+    if args.wait {
+        return wait_available(&applier, &opts, args.timeout).await;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Applies `doc` unless `live` is up to date.
+async fn ensure(
+    applier: &Applier,
+    doc: &Value,
+    live: Option<&Value>,
+    mode: &ApplyMode,
+) -> Result<Outcome, ClusterError> {
+    Ok(match applier.ensure(doc, live, mode).await? {
+        None => Outcome::Unchanged,
+        Some(_) if live.is_none() => Outcome::Created,
+        Some(_) => Outcome::Configured,
+    })
+}
+
+fn report(doc: &Value, outcome: &Outcome) {
+    let word = match outcome {
+        Outcome::Created => "created",
+        Outcome::Configured => "configured",
+        Outcome::Unchanged => "unchanged",
+    };
+    println!("{} {word}", display_name(doc));
+}
+
+/// kubectl's `kind.group/name`.
+fn display_name(doc: &Value) -> String {
+    let r = ObjectRef::of(doc);
+    let group = r
+        .api_version
+        .split_once('/')
+        .map(|(g, _)| format!(".{g}"))
+        .unwrap_or_default();
+    format!("{}{group}/{}", r.kind.to_lowercase(), r.name)
+}
+
+/// A refused CRD write, explained: CRDs are cluster-scoped, so installing them needs
+/// cluster-admin, and a namespace admin can install without them.
+fn crd_error(e: ClusterError) -> Error {
+    match e {
+        ClusterError::Rejected {
+            object,
+            code: 403,
+            message,
+        } => Error::Cluster(ClusterError::Rejected {
+            object,
+            code: 403,
+            message: format!(
+                "{message}\ninstalling the CRDs needs cluster-admin rights (CustomResourceDefinitions are cluster-scoped). \
+                 Ask a cluster admin to install them once (`dynamoctl install` or `helm install dynamo-crds charts/crds`), \
+                 then install the operator as a namespace admin with `dynamoctl install --namespace-scoped --skip-crds -n NAMESPACE`"
+            ),
+        }),
+        other => Error::Cluster(other),
+    }
+}
+
+fn namespace_ref(name: &str) -> ObjectRef {
+    ObjectRef {
+        api_version: "v1".into(),
+        kind: "Namespace".into(),
+        namespace: None,
+        name: name.into(),
+    }
+}
+
+/// Whether install created this object: it carries install's name and managed-by labels.
+fn is_ours(live: &Value) -> bool {
+    let label = |k: &str| {
+        live.pointer("/metadata/labels")
+            .and_then(|l| l.get(k))
+            .and_then(Value::as_str)
+    };
+    label("app.kubernetes.io/name") == Some(NAME)
+        && label("app.kubernetes.io/managed-by") == Some(crate::api::consts::MANAGED_BY)
+}
+
+async fn wait_established(applier: &Applier, crds: &[Value]) -> Result<(), ClusterError> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for crd in crds {
+        let r = ObjectRef::of(crd);
+        loop {
+            let established = applier
+                .get(&r)
+                .await?
+                .is_some_and(|l| condition_true(&l, "Established"));
+            if established {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(ClusterError::Rejected {
+                    object: r.to_string(),
+                    code: 0,
+                    message: "not Established after 60s".into(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    Ok(())
+}
+
+fn condition_true(obj: &Value, type_: &str) -> bool {
+    obj.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|c| {
+            c.iter()
+                .any(|c| c["type"] == type_ && c["status"] == "True")
+        })
+}
+
+/// Whether the operator Deployment is available at its current generation.
+pub fn deployment_available(live: &Value) -> bool {
+    let generation = live.pointer("/metadata/generation").and_then(Value::as_i64);
+    let observed = live
+        .pointer("/status/observedGeneration")
+        .and_then(Value::as_i64);
+    generation.is_some() && observed >= generation && condition_true(live, "Available")
+}
+
+fn deployment_ref(namespace: &str) -> ObjectRef {
+    ObjectRef {
+        api_version: "apps/v1".into(),
+        kind: "Deployment".into(),
+        namespace: Some(namespace.into()),
+        name: DEPLOYMENT_NAME.into(),
+    }
+}
+
+async fn wait_available(
+    applier: &Applier,
+    opts: &InstallOptions,
+    timeout: Duration,
+) -> Result<ExitCode, Error> {
+    let r = deployment_ref(&opts.namespace);
+    let deadline = Instant::now() + timeout;
+    let mut last = String::new();
+    loop {
+        let live = applier.get(&r).await?;
+        if live.as_ref().is_some_and(deployment_available) {
+            println!("{r} is available");
+            return Ok(ExitCode::SUCCESS);
+        }
+        let ready = live
+            .as_ref()
+            .and_then(|l| l.pointer("/status/readyReplicas"))
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let line = format!("{r}: {ready}/{} ready", opts.replicas);
+        if line != last {
+            eprintln!("{line}");
+            last = line;
+        }
+        if Instant::now() >= deadline {
+            eprintln!(
+                "error: timed out after {}s waiting for {r} to become available (see `dynamoctl check`)",
+                timeout.as_secs()
+            );
+            return Ok(ExitCode::from(1));
+        }
+        tokio::time::sleep(Duration::from_millis(250).min(deadline - Instant::now())).await;
+    }
+}
+
+/// Removes the operator, in reverse install order. CRDs (and with them every graph) go only
+/// with `--crds`, which refuses while graphs exist unless `--force`.
+pub async fn run_uninstall(args: UninstallArgs) -> Result<ExitCode, Error> {
+    let namespace = args
+        .cluster
+        .namespace
+        .clone()
+        .unwrap_or_else(|| DEFAULT_NAMESPACE.into());
+    let mut cluster = args.cluster.clone();
+    cluster.namespace = Some(namespace.clone());
+    let (client, _, server) = connect(&cluster.options("uninstall")).await?;
+    let resolver = Resolver::new(client, &server).await?;
+    let applier = Applier {
+        resolver,
+        default_namespace: namespace.clone(),
+    };
+    let crds: Vec<ObjectRef> = crate::api::crd::all()
+        .iter()
+        .map(|c| ObjectRef::of(&serde_json::to_value(c).expect("CRD serialises")))
+        .collect();
+    let graphs = if args.crds {
+        count_graphs(&applier).await?
+    } else {
+        0
+    };
+    if graphs > 0 && !args.force {
+        eprintln!(
+            "error: --crds would delete {graphs} DynamoGraphDeployment(s) with the CRDs; delete them first, or add --force"
+        );
+        return Ok(ExitCode::from(1));
+    }
+
+    let rbac = |kind: &str, ns: Option<&str>| ObjectRef {
+        api_version: "rbac.authorization.k8s.io/v1".into(),
+        kind: kind.into(),
+        namespace: ns.map(str::to_string),
+        name: NAME.into(),
+    };
+    let namespaced = |api_version: &str, kind: &str, name: &str| ObjectRef {
+        api_version: api_version.into(),
+        kind: kind.into(),
+        namespace: Some(namespace.clone()),
+        name: name.into(),
+    };
+    let mut order = vec![
+        namespaced("v1", "Service", METRICS_SERVICE_NAME),
+        deployment_ref(&namespace),
+        // The operator's own Leases: its marker and its leader election.
+        namespaced(
+            "coordination.k8s.io/v1",
+            "Lease",
+            crate::api::consts::NAMESPACE_SCOPE_LEASE,
+        ),
+        namespaced(
+            "coordination.k8s.io/v1",
+            "Lease",
+            crate::cluster::leases::LEADER_ELECTION_LEASE,
+        ),
+        rbac("RoleBinding", Some(&namespace)),
+        rbac("Role", Some(&namespace)),
+    ];
+    // The cluster-wide binding is this install's only when it binds this namespace's
+    // ServiceAccount; another namespace's cluster-wide install is left alone.
+    let crb = rbac("ClusterRoleBinding", None);
+    let binds_us = applier.get(&crb).await?.is_some_and(|b| {
+        b["subjects"].as_array().is_some_and(|s| {
+            s.iter()
+                .any(|s| s["namespace"] == namespace.as_str() && s["name"] == SERVICE_ACCOUNT_NAME)
+        })
+    });
+    if binds_us {
+        order.push(crb);
+        order.push(rbac("ClusterRole", None));
+    }
+    order.push(namespaced("v1", "ServiceAccount", SERVICE_ACCOUNT_NAME));
+    let ns_ref = namespace_ref(&namespace);
+    if applier.get(&ns_ref).await?.is_some_and(|l| is_ours(&l)) {
+        if args.crds || count_graphs_in(&applier, &namespace).await? == 0 {
+            order.push(ns_ref);
+        } else {
+            eprintln!(
+                "warning: namespace {namespace} still holds graphs; it is kept (delete them, then `kubectl delete namespace {namespace}`)"
+            );
+        }
+    }
+    if args.crds {
+        order.extend(crds);
+    }
+    for r in &order {
+        if applier.resolver.resolve(r).is_none() || applier.get(r).await?.is_none() {
+            continue;
+        }
+        applier.delete(r, false).await?;
+        let doc = serde_json::json!({"apiVersion": r.api_version, "kind": r.kind, "metadata": {"name": r.name}});
+        println!("{} deleted", display_name(&doc));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn count_graphs(applier: &Applier) -> Result<usize, Error> {
+    list_graphs(applier, None).await
+}
+
+async fn count_graphs_in(applier: &Applier, namespace: &str) -> Result<usize, Error> {
+    list_graphs(applier, Some(namespace)).await
+}
+
+async fn list_graphs(applier: &Applier, namespace: Option<&str>) -> Result<usize, Error> {
+    use crate::api::DynamoGraphDeployment;
+    use kube::api::{Api, ListParams};
+    let probe = ObjectRef {
+        api_version: crate::api::consts::API_VERSION.into(),
+        kind: "DynamoGraphDeployment".into(),
+        namespace: None,
+        name: String::new(),
+    };
+    if applier.resolver.resolve(&probe).is_none() {
+        return Ok(0);
+    }
+    let client = applier.resolver.client().clone();
+    let api: Api<DynamoGraphDeployment> = match namespace {
+        Some(ns) => Api::namespaced(client, ns),
+        None => Api::all(client),
+    };
+    let params = ListParams::default();
+    let list = crate::cluster::retry(|| api.list(&params))
+        .await
+        .map_err(|e| {
+            ClusterError::from_kube("list DynamoGraphDeployments", applier.resolver.server(), e)
+        })?;
+    Ok(list.items.len())
+}
