@@ -92,7 +92,13 @@ impl Reconciler {
             .map(|c| serde_json::to_value(c).expect("component serialises"))
             .collect();
         self.ensure_all(&components).await?;
-        self.prune_graph(dgd, &children).await?;
+        // Services disappear only with a spec change; a resync of an unchanged graph skips the
+        // listing (four requests per graph per resync).
+        let changed =
+            dgd.status.as_ref().and_then(|s| s.observed_generation) != dgd.metadata.generation;
+        if changed {
+            self.prune_graph(dgd, &children).await?;
+        }
 
         let dcds: Api<DynamoComponentDeployment> = Api::namespaced(self.client(), &ns);
         let selector = format!("{LABEL_GRAPH}={name}");

@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, ListParams};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::{self as runtime_controller, Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
@@ -27,6 +27,10 @@ use super::{GraphOutcome, Reconciler};
 use crate::api::{DynamoComponentDeployment, DynamoGraphDeployment};
 use crate::cluster::{Applier, ClusterError, Resolver};
 use crate::render::RenderOptions;
+
+/// Reconciles in flight per controller: enough to keep the API server busy, few enough that
+/// a burst of thousands of graphs does not hold thousands of rendered graphs in memory.
+const CONCURRENCY: u16 = 16;
 
 /// How the operator runs.
 #[derive(Clone, Debug)]
@@ -214,6 +218,7 @@ pub async fn run(
     let graph_controller = Controller::new(graphs, wc())
         .owns(components.clone(), wc())
         .reconcile_all_on(resume)
+        .with_config(runtime_controller::Config::default().concurrency(CONCURRENCY))
         .graceful_shutdown_on(stopped())
         .run(reconcile_graph, graph_error_policy, ctx.clone())
         .for_each(|r| async move {
@@ -225,6 +230,7 @@ pub async fn run(
         .owns(deployments, wc())
         .owns(services, wc())
         .owns(ingresses, wc())
+        .with_config(runtime_controller::Config::default().concurrency(CONCURRENCY))
         .graceful_shutdown_on(stopped())
         .run(reconcile_component, component_error_policy, ctx.clone())
         .for_each(|r| async move {
