@@ -720,11 +720,8 @@ impl State {
                 merged["metadata"]
                     .as_object_mut()
                     .map(|m| m.remove("managedFields"));
-                let mut c = ctx.clone();
-                c.manager = ctx.manager.clone();
-                let (code, mut created) = self.create_with_managed(&c, merged, managed)?;
-                created = as_version(&created, &ctx.rt, &ctx.version);
-                Ok((code, created))
+                let (code, created) = self.create_with_managed(ctx, merged, managed)?;
+                Ok((code, as_version(&created, &ctx.rt, &ctx.version)))
             }
             Some(old) => {
                 if let Some(rv) = md_str(&body, "resourceVersion")
