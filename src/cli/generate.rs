@@ -25,8 +25,11 @@ pub struct GenerateArgs {
 pub fn files() -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     for crd in crate::api::crd::all() {
-        let name = format!("crds/{}_{}.yaml", crd.spec.group, crd.spec.names.plural);
-        out.push((name.into(), crd_yaml(&crd).into_bytes()));
+        let file = format!("{}_{}.yaml", crd.spec.group, crd.spec.names.plural);
+        // The Helm charts carry the same CRDs: dynamo-crds as templates, the platform in crds/.
+        for dir in ["crds", "charts/crds/templates", "charts/platform/crds"] {
+            out.push((format!("{dir}/{file}").into(), crd_yaml(&crd).into_bytes()));
+        }
     }
     let mut cmd = super::Cli::command();
     for shell in [

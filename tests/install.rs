@@ -1,0 +1,965 @@
+//! `dynamoctl install`, `uninstall` and `check` against the simulator, and the Helm charts
+//! against `dynamoctl install --dry-run` (one source of truth). Real `helm` comes from `HELM`
+//! or `.tools/bin`; when missing, the helm tests fail under `CI` and are skipped otherwise.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use common::repo;
+use common::sim::{run, text};
+use dynamoctl::install::{InstallOptions, manifests, scope_rules};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, PostParams};
+use kube_sim::{AuditRecord, Options, Simulator};
+use serde_json::{Value, json};
+
+// ---------------------------------------------------------------------------------------
+// helpers
+
+/// A simulator whose kubelet marks Deployments available after 100 ms.
+async fn sim() -> Simulator {
+    Simulator::start(Options {
+        kubelet: true,
+        kubelet_ready_delay: Duration::from_millis(100),
+        ..Options::default()
+    })
+    .await
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+/// Runs dynamoctl without any cluster (no kubeconfig at all).
+fn offline(args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
+        .current_dir(repo())
+        .args(args)
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("dynamoctl runs")
+}
+
+fn helm() -> Option<PathBuf> {
+    let path = std::env::var_os("HELM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".tools/bin/helm"));
+    if path.is_file() {
+        return Some(path);
+    }
+    let msg = format!(
+        "helm not found at {} (set HELM or run scripts/install-k8s-tools.sh)",
+        path.display()
+    );
+    if std::env::var("CI").is_ok_and(|v| !v.is_empty()) {
+        panic!("CI is set and {msg}");
+    }
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {msg}");
+    None
+}
+
+/// Runs helm in `dir` with an isolated HOME, against `sim` if given, bounded in time.
+async fn run_helm(helm: &Path, dir: &Path, sim: Option<&Simulator>, args: &[&str]) -> Output {
+    let home = std::env::temp_dir().join(format!(
+        "dynamoctl-install-helm-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&home).unwrap();
+    let mut cmd = tokio::process::Command::new(helm);
+    cmd.current_dir(dir)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &home)
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .env(
+            "KUBECONFIG",
+            sim.map_or(PathBuf::from("/nonexistent"), |s| {
+                s.kubeconfig_path().to_path_buf()
+            }),
+        )
+        .kill_on_drop(true);
+    tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .expect("helm finished within 60s")
+        .expect("helm starts")
+}
+
+fn ok(out: &Output) -> String {
+    assert_eq!(code(out), 0, "stderr: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+fn parse_yaml(s: &str) -> Vec<Value> {
+    dynamoctl::yaml::parse_documents(s)
+        .expect("valid YAML")
+        .into_iter()
+        .map(|d| d.value)
+        .collect()
+}
+
+fn id(o: &Value) -> (String, String, String) {
+    let s = |p: &str| {
+        o.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    (s("/kind"), s("/metadata/namespace"), s("/metadata/name"))
+}
+
+/// Drops what only Helm sets (`helm.sh/chart`, `managed-by: Helm`) and what only dynamoctl
+/// sets (`managed-by: dynamoctl`), everywhere labels appear.
+fn normalise(mut o: Value) -> Value {
+    for p in ["/metadata/labels", "/spec/template/metadata/labels"] {
+        if let Some(l) = o.pointer_mut(p).and_then(Value::as_object_mut) {
+            l.remove("helm.sh/chart");
+            l.remove("app.kubernetes.io/managed-by");
+        }
+    }
+    o
+}
+
+fn by_id(objs: Vec<Value>) -> BTreeMap<(String, String, String), Value> {
+    objs.into_iter().map(|o| (id(&o), normalise(o))).collect()
+}
+
+async fn wait_for(limit: Duration, what: &str, mut f: impl AsyncFnMut() -> bool) {
+    let start = Instant::now();
+    while !f().await {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn cluster_scoped_write(r: &AuditRecord) -> bool {
+    r.resource == "namespaces" || r.namespace.is_empty()
+}
+
+/// The controller process exactly as the installed Deployment would run it, except that it
+/// binds to 127.0.0.1 and uses the simulator's kubeconfig (the simulator runs no containers).
+fn start_operator(sim: &Simulator, deployment: &Value, health_port: u16) -> tokio::process::Child {
+    let args: Vec<String> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .map(|a| {
+            if a.starts_with("--health-probe-bind-address=") {
+                format!("--health-probe-bind-address=127.0.0.1:{health_port}")
+            } else if a.starts_with("--metrics-bind-address=") {
+                "--metrics-bind-address=127.0.0.1:0".to_string()
+            } else {
+                a
+            }
+        })
+        .collect();
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
+        .args(&args)
+        .arg("--kubeconfig")
+        .arg(sim.kubeconfig_path())
+        .env("POD_NAME", "dynamo-operator-test")
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .expect("operator starts")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn ready(port: u16) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return false;
+    };
+    if s.write_all(b"GET /readyz HTTP/1.0\r\nHost: x\r\n\r\n")
+        .await
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf).await;
+    buf.starts_with(b"HTTP/1.1 200") || buf.starts_with(b"HTTP/1.0 200")
+}
+
+fn check_json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("check -o json: {e}: {}", text(&out.stdout)))
+}
+
+/// Every check that is not `success`, except the RBAC group (the simulator has no
+/// SelfSubjectAccessReview, so it is skipped with a warning).
+fn not_ok(report: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in report["categories"].as_array().unwrap() {
+        for check in c["checks"].as_array().unwrap() {
+            if check["result"] != "success" && c["categoryName"] != "rbac" {
+                out.push(format!("{}: {}", c["categoryName"], check));
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// offline
+
+#[test]
+fn dry_run_prints_exactly_the_manifests() {
+    let out = offline(&["install", "--dry-run", "-o", "json"]);
+    let list: Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(list["kind"], "List");
+    assert_eq!(list["items"], json!(manifests(&InstallOptions::default())));
+
+    let out = offline(&[
+        "install",
+        "--dry-run",
+        "--namespace-scoped",
+        "-n",
+        "team-a",
+        "--image",
+        "reg.example.com:5000/op:v2.0.0-beta",
+        "--lease-duration",
+        "45s",
+        "--lease-renew-interval",
+        "15s",
+        "--replicas",
+        "2",
+    ]);
+    let expected = manifests(&InstallOptions {
+        namespace: "team-a".into(),
+        namespace_scoped: true,
+        lease_duration: Duration::from_secs(45),
+        lease_renew_interval: Duration::from_secs(15),
+        replicas: 2,
+        ..InstallOptions::default().with_image("reg.example.com:5000/op:v2.0.0-beta")
+    });
+    assert_eq!(parse_yaml(&ok(&out)), expected);
+}
+
+#[test]
+fn bad_flags_fail_with_exit_2_and_a_clear_message() {
+    for (args, message) in [
+        (vec!["--image", "Not An/Image"], "invalid image reference"),
+        (vec!["--image", "repo:bad/tag"], "invalid image reference"),
+        (
+            vec!["--lease-duration", "10s", "--lease-renew-interval", "10s"],
+            "must be shorter than the lease duration",
+        ),
+        (vec!["--replicas", "0"], "replicas must be at least 1"),
+        (vec!["-n", "Bad_Namespace"], "invalid namespace"),
+        (vec!["--lease-duration", "soon"], "invalid duration"),
+        (vec!["-o", "yaml"], "--dry-run"),
+    ] {
+        let mut all = vec!["install"];
+        all.extend(&args);
+        let out = offline(&all);
+        assert_eq!(code(&out), 2, "{args:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(message),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// against the simulator
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_flags_write_nothing() {
+    let sim = sim().await;
+    for args in [
+        vec!["install", "--image", "BAD"],
+        vec!["install", "--lease-renew-interval", "30s"],
+        vec!["install", "--replicas", "-1"],
+        // --skip-crds with the CRDs missing.
+        vec!["install", "--skip-crds"],
+    ] {
+        let out = run(&sim, &args, &[]).await;
+        assert_eq!(code(&out), 2, "{args:?}: {}", text(&out.stderr));
+    }
+    assert!(sim.audit_writes().is_empty(), "{:?}", sim.audit_writes());
+    // --skip-crds into a namespace that does not exist, with the CRDs present.
+    ok(&run(&sim, &["install"], &[]).await);
+    sim.clear_audit();
+    let out = run(
+        &sim,
+        &[
+            "install",
+            "--namespace-scoped",
+            "--skip-crds",
+            "-n",
+            "nowhere",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("namespace nowhere does not exist"));
+    assert!(sim.audit_writes().is_empty(), "{:?}", sim.audit_writes());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_wide_install_then_operator_then_check_passes() {
+    let sim = sim().await;
+    let out = run(&sim, &["check", "--pre", "-o", "json"], &[]).await;
+    assert_eq!(code(&out), 0, "{}", text(&out.stdout));
+    assert_eq!(check_json(&out)["success"], true);
+
+    let out = ok(&run(&sim, &["install", "--wait", "--timeout", "30s"], &[]).await);
+    assert!(
+        out.contains("deployment.apps/dynamo-operator created"),
+        "{out}"
+    );
+    assert!(out.contains("is available"), "{out}");
+    let deployment = sim
+        .object("apps", "deployments", "dynamo-system", "dynamo-operator")
+        .unwrap();
+    assert!(
+        sim.object(
+            "rbac.authorization.k8s.io",
+            "clusterroles",
+            "",
+            "dynamo-operator"
+        )
+        .is_some()
+    );
+
+    let port = free_port();
+    let _operator = start_operator(&sim, &deployment, port);
+    wait_for(
+        Duration::from_secs(30),
+        "the operator's /readyz",
+        async || ready(port).await,
+    )
+    .await;
+
+    let out = run(&sim, &["check", "-o", "json"], &[]).await;
+    let report = check_json(&out);
+    assert_eq!(code(&out), 0, "{report:#}");
+    assert_eq!(report["success"], true);
+    assert_eq!(not_ok(&report), Vec::<String>::new());
+    let out = run(&sim, &["check"], &[]).await;
+    let table = ok(&out);
+    assert!(
+        table.starts_with("kubernetes-api\n--------------\n√ can initialize the client\n"),
+        "{table}"
+    );
+    assert!(table.ends_with("Status check results are √\n"), "{table}");
+
+    // The installed operator really runs graphs.
+    ok(&run(
+        &sim,
+        &["apply", "-n", "default", "examples/mocker-agg.yaml"],
+        &[],
+    )
+    .await);
+    let name = parse_yaml(&common::sim::read("examples/mocker-agg.yaml"))
+        .into_iter()
+        .find(|o| o["kind"] == "DynamoGraphDeployment")
+        .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+        .unwrap();
+    wait_for(
+        Duration::from_secs(30),
+        "the graph's DynamoComponentDeployments",
+        async || {
+            sim.audit_writes()
+                .iter()
+                .any(|r| r.resource == "dynamocomponentdeployments" && r.namespace == "default")
+        },
+    )
+    .await;
+    assert!(
+        sim.object("nvidia.com", "dynamographdeployments", "default", &name)
+            .is_some()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespace_scoped_install_creates_nothing_cluster_scoped_but_crds() {
+    let sim = sim().await;
+    // The tenant's namespace exists (a cluster admin made it); the CRDs do not yet.
+    let namespaces: Api<Namespace> = Api::all(sim.client());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "team-a"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    sim.clear_audit();
+    ok(&run(
+        &sim,
+        &[
+            "install",
+            "--namespace-scoped",
+            "-n",
+            "team-a",
+            "--wait",
+            "--timeout",
+            "30s",
+        ],
+        &[],
+    )
+    .await);
+    let writes = sim.audit_writes();
+    assert!(!writes.is_empty());
+    for w in &writes {
+        if w.group == "apiextensions.k8s.io" {
+            assert_eq!(w.resource, "customresourcedefinitions");
+            continue;
+        }
+        assert!(!cluster_scoped_write(w), "cluster-scoped write: {w:?}");
+        assert_eq!(w.namespace, "team-a", "{w:?}");
+    }
+    assert!(writes.iter().any(|w| w.resource == "roles"));
+    assert!(
+        writes
+            .iter()
+            .all(|w| w.resource != "clusterroles" && w.resource != "clusterrolebindings")
+    );
+
+    // A namespace admin re-running with --skip-crds touches no cluster-scoped object at all.
+    sim.clear_audit();
+    ok(&run(
+        &sim,
+        &[
+            "install",
+            "--namespace-scoped",
+            "--skip-crds",
+            "-n",
+            "team-a",
+            "--replicas",
+            "2",
+        ],
+        &[],
+    )
+    .await);
+    let writes = sim.audit_writes();
+    assert_eq!(writes.len(), 1, "only the Deployment changed: {writes:?}");
+    assert_eq!(writes[0].resource, "deployments");
+    assert!(
+        sim.audit()
+            .iter()
+            .all(|r| r.resource != "customresourcedefinitions" || r.verb == "get")
+    );
+
+    // The operator as the Deployment runs it, then check.
+    let deployment = sim
+        .object("apps", "deployments", "team-a", "dynamo-operator")
+        .unwrap();
+    let args = &deployment["spec"]["template"]["spec"]["containers"][0]["args"];
+    assert!(
+        args.as_array()
+            .unwrap()
+            .contains(&json!("--restricted-namespace=team-a"))
+    );
+    let port = free_port();
+    let _operator = start_operator(&sim, &deployment, port);
+    wait_for(
+        Duration::from_secs(30),
+        "the operator's /readyz",
+        async || ready(port).await,
+    )
+    .await;
+    wait_for(
+        Duration::from_secs(30),
+        "an available Deployment",
+        async || {
+            let out = run(&sim, &["check", "-n", "team-a", "-o", "json"], &[]).await;
+            code(&out) == 0
+        },
+    )
+    .await;
+    let report = check_json(&run(&sim, &["check", "-n", "team-a", "-o", "json"], &[]).await);
+    assert_eq!(not_ok(&report), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unchanged_rerun_sends_zero_writes_and_a_change_one() {
+    let sim = sim().await;
+    ok(&run(&sim, &["install"], &[]).await);
+    sim.clear_audit();
+    let out = ok(&run(&sim, &["install"], &[]).await);
+    assert!(sim.audit_writes().is_empty(), "{:?}", sim.audit_writes());
+    assert_eq!(out.lines().count(), 8, "{out}");
+    assert!(out.lines().all(|l| l.ends_with(" unchanged")), "{out}");
+
+    // An upgrade: only what changed is written.
+    let out = ok(&run(&sim, &["install", "--replicas", "3"], &[]).await);
+    let writes = sim.audit_writes();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(
+        (writes[0].resource.as_str(), writes[0].name.as_str()),
+        ("deployments", "dynamo-operator")
+    );
+    assert!(
+        out.contains("deployment.apps/dynamo-operator configured"),
+        "{out}"
+    );
+    let d = sim
+        .object("apps", "deployments", "dynamo-system", "dynamo-operator")
+        .unwrap();
+    assert_eq!(d["spec"]["replicas"], 3);
+    assert_eq!(d["spec"]["strategy"]["type"], "RollingUpdate");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uninstall_leaves_nothing_behind() {
+    let sim = sim().await;
+    let before_ns: Vec<String> = namespaces(&sim).await;
+    ok(&run(&sim, &["install"], &[]).await);
+    // A graph blocks --crds, until --force.
+    ok(&run(
+        &sim,
+        &["apply", "-n", "default", "examples/mocker-agg.yaml"],
+        &[],
+    )
+    .await);
+    let out = run(&sim, &["uninstall", "--crds"], &[]).await;
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("would delete 1 DynamoGraphDeployment"));
+    assert!(
+        sim.object("apps", "deployments", "dynamo-system", "dynamo-operator")
+            .is_some()
+    );
+
+    let out = ok(&run(&sim, &["uninstall", "--crds", "--force"], &[]).await);
+    let order: Vec<&str> = out.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(
+        order,
+        [
+            "service/dynamo-operator-metrics",
+            "deployment.apps/dynamo-operator",
+            "clusterrolebinding.rbac.authorization.k8s.io/dynamo-operator",
+            "clusterrole.rbac.authorization.k8s.io/dynamo-operator",
+            "serviceaccount/dynamo-operator",
+            "namespace/dynamo-system",
+            "customresourcedefinition.apiextensions.k8s.io/dynamographdeployments.nvidia.com",
+            "customresourcedefinition.apiextensions.k8s.io/dynamocomponentdeployments.nvidia.com",
+        ]
+    );
+    assert_eq!(namespaces(&sim).await, before_ns);
+    for (g, r) in [
+        ("rbac.authorization.k8s.io", "clusterroles"),
+        ("rbac.authorization.k8s.io", "clusterrolebindings"),
+        ("apiextensions.k8s.io", "customresourcedefinitions"),
+    ] {
+        for name in ["dynamo-operator", "dynamographdeployments.nvidia.com"] {
+            assert!(sim.object(g, r, "", name).is_none(), "{r}/{name}");
+        }
+    }
+
+    // Namespace-scoped: the namespace install did not create stays, nothing else does.
+    ok(&run(
+        &sim,
+        &["install", "--namespace-scoped", "-n", "team-b"],
+        &[],
+    )
+    .await);
+    ok(&run(&sim, &["uninstall", "-n", "team-b"], &[]).await);
+    for (g, r, name) in [
+        ("", "serviceaccounts", "dynamo-operator"),
+        ("apps", "deployments", "dynamo-operator"),
+        ("", "services", "dynamo-operator-metrics"),
+        ("rbac.authorization.k8s.io", "roles", "dynamo-operator"),
+        (
+            "rbac.authorization.k8s.io",
+            "rolebindings",
+            "dynamo-operator",
+        ),
+    ] {
+        assert!(sim.object(g, r, "team-b", name).is_none(), "{r}/{name}");
+    }
+    assert!(namespaces(&sim).await.contains(&"team-b".to_string()));
+}
+
+async fn namespaces(sim: &Simulator) -> Vec<String> {
+    let api: Api<Namespace> = Api::all(sim.client());
+    let mut names: Vec<String> = api
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|n| n.metadata.name)
+        .collect();
+    names.sort();
+    names
+}
+
+// ---------------------------------------------------------------------------------------
+// the Helm charts
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_template_renders_what_install_dry_run_prints() {
+    let Some(helm) = helm() else { return };
+    let charts = repo().join("charts");
+    let cases: Vec<(&str, Vec<&str>, Vec<&str>)> = vec![
+        ("dynamo-system", vec![], vec![]),
+        (
+            "dynamo-system",
+            vec![
+                "--set",
+                "dynamo-operator.controllerManager.manager.image.repository=registry.example.com/dynamo-operator",
+                "--set",
+                "dynamo-operator.controllerManager.manager.image.tag=latest",
+                "--set",
+                "dynamo-operator.controllerManager.replicas=2",
+            ],
+            vec![
+                "--image",
+                "registry.example.com/dynamo-operator:latest",
+                "--replicas",
+                "2",
+            ],
+        ),
+        (
+            "my-namespace",
+            vec!["--set", "dynamo-operator.namespaceRestriction.enabled=true"],
+            vec!["--namespace-scoped"],
+        ),
+        (
+            "test-namespace",
+            vec![
+                "--set",
+                "dynamo-operator.namespaceRestriction.enabled=true",
+                "--set",
+                "dynamo-operator.controllerManager.manager.image.tag=v2.0.0-beta",
+                "--set",
+                "dynamo-operator.namespaceRestriction.lease.duration=45s",
+                "--set",
+                "dynamo-operator.namespaceRestriction.lease.renewInterval=15s",
+            ],
+            vec![
+                "--namespace-scoped",
+                "--image",
+                "ghcr.io/dynamoctl/dynamoctl:v2.0.0-beta",
+                "--lease-duration",
+                "45s",
+                "--lease-renew-interval",
+                "15s",
+            ],
+        ),
+    ];
+    for (ns, helm_args, install_args) in cases {
+        let mut args = vec![
+            "template",
+            "dynamo-platform",
+            "./platform",
+            "--include-crds",
+            "--namespace",
+            ns,
+        ];
+        args.extend(&helm_args);
+        let rendered = ok(&run_helm(&helm, &charts, None, &args).await);
+        let chart = by_id(parse_yaml(&rendered));
+
+        let mut args = vec!["install", "--dry-run", "-o", "yaml", "-n", ns];
+        args.extend(&install_args);
+        let mut ours = by_id(parse_yaml(&ok(&offline(&args))));
+        // Helm makes the namespace (--create-namespace); it is not a chart object.
+        ours.retain(|(kind, _, _), _| kind != "Namespace");
+
+        assert_eq!(
+            chart.keys().collect::<Vec<_>>(),
+            ours.keys().collect::<Vec<_>>(),
+            "{helm_args:?}: same objects"
+        );
+        for (key, mine) in &ours {
+            let theirs = &chart[key];
+            if let Some(rules) = mine.get("rules") {
+                assert_eq!(
+                    scope_rules(theirs["rules"].as_array().unwrap()),
+                    scope_rules(rules.as_array().unwrap()),
+                    "{key:?}: same RBAC rules"
+                );
+            }
+            if key.0 == "Deployment" {
+                let c = |o: &Value| o["spec"]["template"]["spec"]["containers"][0].clone();
+                assert_eq!(
+                    c(theirs)["args"],
+                    c(mine)["args"],
+                    "{helm_args:?}: same args"
+                );
+                assert_eq!(
+                    c(theirs)["image"],
+                    c(mine)["image"],
+                    "{helm_args:?}: same image"
+                );
+            }
+            assert_eq!(theirs, mine, "{key:?} with {helm_args:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_lint_strict_and_chart_metadata() {
+    let Some(helm) = helm() else { return };
+    let charts = repo().join("charts");
+    for chart in ["./platform", "./crds"] {
+        ok(&run_helm(
+            &helm,
+            &charts,
+            None,
+            &["lint", "--strict", "--with-subcharts", chart],
+        )
+        .await);
+    }
+    // Versions follow the crate; the CRDs in both charts are the generated ones (the
+    // generated-files test checks their bytes).
+    for path in [
+        "charts/platform/Chart.yaml",
+        "charts/platform/charts/dynamo-operator/Chart.yaml",
+        "charts/crds/Chart.yaml",
+    ] {
+        let chart = &parse_yaml(&common::sim::read(path))[0];
+        assert_eq!(chart["apiVersion"], "v2", "{path}");
+        assert_eq!(chart["version"], env!("CARGO_PKG_VERSION"), "{path}");
+        assert_eq!(chart["appVersion"], env!("CARGO_PKG_VERSION"), "{path}");
+    }
+    // A bad value fails the render with the reason.
+    let out = run_helm(
+        &helm,
+        &charts,
+        None,
+        &[
+            "template",
+            "x",
+            "./platform",
+            "--set",
+            "dynamo-operator.namespaceRestriction.lease.renewInterval=30s",
+        ],
+    )
+    .await;
+    assert_ne!(code(&out), 0);
+    assert!(
+        text(&out.stderr).contains("must be shorter than"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = ok(&run_helm(
+        &helm,
+        &charts,
+        None,
+        &[
+            "package",
+            "./platform",
+            "-d",
+            std::env::temp_dir().to_str().unwrap(),
+        ],
+    )
+    .await);
+    assert!(
+        out.contains(&format!(
+            "dynamo-platform-{}.tgz",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{out}"
+    );
+}
+
+/// The seed's commands, verbatim (with the charts' paths): hybrid mode, then build from
+/// source (CRDs chart, then the platform with a custom image).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_installs_the_seed_flows_into_the_simulator() {
+    let Some(helm) = helm() else { return };
+    let charts = repo().join("charts");
+    let sim = sim().await;
+    let out = ok(&run_helm(
+        &helm,
+        &charts,
+        Some(&sim),
+        &[
+            "install",
+            "dynamo-platform",
+            "./platform/",
+            "--namespace",
+            "dynamo-system",
+            "--create-namespace",
+            "--wait",
+            "--timeout",
+            "30s",
+        ],
+    )
+    .await);
+    assert!(
+        out.contains("dynamoctl check -n dynamo-system"),
+        "NOTES: {out}"
+    );
+    ok(&run_helm(
+        &helm,
+        &charts,
+        Some(&sim),
+        &[
+            "install",
+            "dynamo-test",
+            "./platform/",
+            "--namespace",
+            "test-namespace",
+            "--create-namespace",
+            "--set",
+            "dynamo-operator.namespaceRestriction.enabled=true",
+            "--set",
+            "dynamo-operator.controllerManager.manager.image.tag=v2.0.0-beta",
+        ],
+    )
+    .await);
+    assert!(
+        sim.object(
+            "rbac.authorization.k8s.io",
+            "clusterroles",
+            "",
+            "dynamo-operator"
+        )
+        .is_some()
+    );
+    assert!(
+        sim.object(
+            "rbac.authorization.k8s.io",
+            "roles",
+            "test-namespace",
+            "dynamo-operator"
+        )
+        .is_some()
+    );
+    let d = sim
+        .object("apps", "deployments", "test-namespace", "dynamo-operator")
+        .unwrap();
+    let args = &d["spec"]["template"]["spec"]["containers"][0]["args"];
+    assert!(
+        args.as_array()
+            .unwrap()
+            .contains(&json!("--restricted-namespace=test-namespace"))
+    );
+    assert!(
+        args.as_array()
+            .unwrap()
+            .contains(&json!("--operator-version=v2.0.0-beta"))
+    );
+    // dynamoctl check accepts what Helm installed, in both namespaces.
+    for ns in ["dynamo-system", "test-namespace"] {
+        let mut report = Value::Null;
+        wait_for(Duration::from_secs(30), "check to pass", async || {
+            let out = run(&sim, &["check", "-n", ns, "-o", "json"], &[]).await;
+            report = check_json(&out);
+            code(&out) == 0
+        })
+        .await;
+        assert_eq!(report["success"], true, "{ns}");
+    }
+    // What is left after helm uninstall: only the CRDs (resource-policy keep) and namespaces.
+    ok(&run_helm(
+        &helm,
+        &charts,
+        Some(&sim),
+        &["uninstall", "dynamo-test", "-n", "test-namespace"],
+    )
+    .await);
+    ok(&run_helm(
+        &helm,
+        &charts,
+        Some(&sim),
+        &["uninstall", "dynamo-platform", "-n", "dynamo-system"],
+    )
+    .await);
+    assert!(
+        sim.object(
+            "rbac.authorization.k8s.io",
+            "clusterroles",
+            "",
+            "dynamo-operator"
+        )
+        .is_none()
+    );
+    assert!(
+        sim.object(
+            "apiextensions.k8s.io",
+            "customresourcedefinitions",
+            "",
+            "dynamographdeployments.nvidia.com"
+        )
+        .is_some()
+    );
+
+    // Building from source: CRDs chart first, then the platform with a custom image.
+    let sim = self::sim().await;
+    ok(&run_helm(
+        &helm,
+        &charts,
+        Some(&sim),
+        &[
+            "install",
+            "dynamo-crds",
+            "./crds/",
+            "--namespace",
+            "default",
+        ],
+    )
+    .await);
+    assert!(
+        sim.object(
+            "apiextensions.k8s.io",
+            "customresourcedefinitions",
+            "",
+            "dynamocomponentdeployments.nvidia.com"
+        )
+        .is_some()
+    );
+    ok(&run_helm(
+        &helm,
+        &charts,
+        Some(&sim),
+        &[
+            "install",
+            "dynamo-platform",
+            "./platform/",
+            "--namespace",
+            "dynamo-system",
+            "--create-namespace",
+            "--set",
+            "dynamo-operator.controllerManager.manager.image.repository=your-registry.com/dynamo-operator",
+            "--set",
+            "dynamo-operator.controllerManager.manager.image.tag=latest",
+        ],
+    )
+    .await);
+    let d = sim
+        .object("apps", "deployments", "dynamo-system", "dynamo-operator")
+        .unwrap();
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "your-registry.com/dynamo-operator:latest"
+    );
+    // A dynamoctl install over a Helm install upgrades the same objects in place.
+    let out = run(
+        &sim,
+        &[
+            "install",
+            "--skip-crds",
+            "--image",
+            "your-registry.com/dynamo-operator:latest",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+}
