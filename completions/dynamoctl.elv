@@ -26,6 +26,10 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
             cand diff 'Show what apply (and the operator) would change, or diff two revisions offline'
             cand apply 'Server-side apply graphs and other objects, in dependency order'
             cand status 'Show graphs and their health; with a name, one graph in detail'
+            cand install 'Install or upgrade the operator (CRDs, RBAC, Deployment); `--dry-run` prints it'
+            cand uninstall 'Remove the operator; the CRDs (and every graph) only with `--crds`'
+            cand check 'Check the cluster, the CRDs, the operator and its Leases, linkerd style'
+            cand run 'Run a long-lived process: `dynamoctl run controller` is the operator'
             cand completion 'Print a shell completion script'
             cand generate 'Regenerate or check the generated files (CRDs, completions, man pages, API reference)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -100,6 +104,94 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'dynamoctl;install'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use'
+            cand -n 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --namespace 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --request-timeout 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)'
+            cand --image 'The operator image, REPO[:TAG] (default: this version''s published image)'
+            cand --operator-version 'Version the operator reports in its marker (default: the image''s tag)'
+            cand --lease-duration 'How long the namespace-scope marker stays valid without renewal'
+            cand --lease-renew-interval 'How often the marker is renewed (shorter than --lease-duration)'
+            cand --replicas 'Operator replicas; one leader reconciles'
+            cand -o 'Output format of --dry-run'
+            cand --output 'Output format of --dry-run'
+            cand --timeout 'How long --wait waits'
+            cand --namespace-scoped 'Manage only the operator''s namespace: a Role instead of a ClusterRole, and the namespace-scope marker Lease so a cluster-wide operator leaves the namespace alone'
+            cand --skip-crds 'Do not install or upgrade the CRDs (they must exist): lets a namespace admin install'
+            cand --dry-run 'Print the objects instead of applying them; contacts no cluster'
+            cand --wait 'Wait until the operator Deployment is available'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dynamoctl;uninstall'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use'
+            cand -n 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --namespace 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --request-timeout 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)'
+            cand --crds 'Also delete the CRDs, and with them every graph in the cluster'
+            cand --force 'With --crds: delete them even while graphs exist'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dynamoctl;check'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use'
+            cand -n 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --namespace 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --request-timeout 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --pre 'Before an install: check that `dynamoctl install` can proceed'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dynamoctl;run'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand controller 'The operator: reconciles DynamoGraphDeployments and DynamoComponentDeployments'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dynamoctl;run;controller'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use'
+            cand -n 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --namespace 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --request-timeout 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)'
+            cand --restricted-namespace 'Namespace-scoped mode: manage only this namespace and hold its marker Lease'
+            cand --namespace-scope-lease-duration 'How long the namespace-scope marker stays valid without renewal'
+            cand --namespace-scope-lease-renew-interval 'How often the marker is renewed'
+            cand --operator-version 'Version recorded in the marker''s holderIdentity'
+            cand --leader-election-id 'Name of the leader-election Lease'
+            cand --leader-election-namespace 'Namespace of the leader-election Lease (default: the restricted namespace, else kube-system)'
+            cand --health-probe-bind-address 'Address of /healthz and /readyz'
+            cand --metrics-bind-address 'Address of /metrics'
+            cand --log-format 'Log format'
+            cand --resync 'Reconcile everything again after this long without a change'
+            cand --leader-elect 'Elect a leader among replicas; only the leader reconciles'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dynamoctl;run;help'= {
+            cand controller 'The operator: reconciles DynamoGraphDeployments and DynamoComponentDeployments'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'dynamoctl;run;help;controller'= {
+        }
+        &'dynamoctl;run;help;help'= {
+        }
         &'dynamoctl;completion'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -119,6 +211,10 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
             cand diff 'Show what apply (and the operator) would change, or diff two revisions offline'
             cand apply 'Server-side apply graphs and other objects, in dependency order'
             cand status 'Show graphs and their health; with a name, one graph in detail'
+            cand install 'Install or upgrade the operator (CRDs, RBAC, Deployment); `--dry-run` prints it'
+            cand uninstall 'Remove the operator; the CRDs (and every graph) only with `--crds`'
+            cand check 'Check the cluster, the CRDs, the operator and its Leases, linkerd style'
+            cand run 'Run a long-lived process: `dynamoctl run controller` is the operator'
             cand completion 'Print a shell completion script'
             cand generate 'Regenerate or check the generated files (CRDs, completions, man pages, API reference)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -130,6 +226,17 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
         &'dynamoctl;help;apply'= {
         }
         &'dynamoctl;help;status'= {
+        }
+        &'dynamoctl;help;install'= {
+        }
+        &'dynamoctl;help;uninstall'= {
+        }
+        &'dynamoctl;help;check'= {
+        }
+        &'dynamoctl;help;run'= {
+            cand controller 'The operator: reconciles DynamoGraphDeployments and DynamoComponentDeployments'
+        }
+        &'dynamoctl;help;run;controller'= {
         }
         &'dynamoctl;help;completion'= {
         }

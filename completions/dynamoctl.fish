@@ -30,6 +30,10 @@ complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "render" -d 'Pri
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "diff" -d 'Show what apply (and the operator) would change, or diff two revisions offline'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "apply" -d 'Server-side apply graphs and other objects, in dependency order'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "status" -d 'Show graphs and their health; with a name, one graph in detail'
+complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "install" -d 'Install or upgrade the operator (CRDs, RBAC, Deployment); `--dry-run` prints it'
+complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "uninstall" -d 'Remove the operator; the CRDs (and every graph) only with `--crds`'
+complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "check" -d 'Check the cluster, the CRDs, the operator and its Leases, linkerd style'
+complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "run" -d 'Run a long-lived process: `dynamoctl run controller` is the operator'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "generate" -d 'Regenerate or check the generated files (CRDs, completions, man pages, API reference)'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -81,16 +85,80 @@ complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand status" -s A -l all-
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand status" -s w -l watch -d 'Keep watching and print again on every change'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand status" -s V -l version -d 'Print version'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l context -d 'The kubeconfig context to use' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l image -d 'The operator image, REPO[:TAG] (default: this version\'s published image)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l operator-version -d 'Version the operator reports in its marker (default: the image\'s tag)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l lease-duration -d 'How long the namespace-scope marker stays valid without renewal' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l lease-renew-interval -d 'How often the marker is renewed (shorter than --lease-duration)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l replicas -d 'Operator replicas; one leader reconciles' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -s o -l output -d 'Output format of --dry-run' -r -f -a "yaml\t'Multi-document YAML'
+json\t'A JSON `v1/List`'"
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l timeout -d 'How long --wait waits' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l namespace-scoped -d 'Manage only the operator\'s namespace: a Role instead of a ClusterRole, and the namespace-scope marker Lease so a cluster-wide operator leaves the namespace alone'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l skip-crds -d 'Do not install or upgrade the CRDs (they must exist): lets a namespace admin install'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l dry-run -d 'Print the objects instead of applying them; contacts no cluster'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l wait -d 'Wait until the operator Deployment is available'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -s V -l version -d 'Print version'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand uninstall" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand uninstall" -l context -d 'The kubeconfig context to use' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand uninstall" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand uninstall" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand uninstall" -l crds -d 'Also delete the CRDs, and with them every graph in the cluster'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand uninstall" -l force -d 'With --crds: delete them even while graphs exist'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand uninstall" -s h -l help -d 'Print help'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand uninstall" -s V -l version -d 'Print version'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -l context -d 'The kubeconfig context to use' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -s o -l output -d 'Output format' -r -f -a "table\t'Grouped lines for people'
+json\t'linkerd\'s JSON: `{success, categories: [{categoryName, checks: [...]}]}`'"
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -l pre -d 'Before an install: check that `dynamoctl install` can proceed'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -s V -l version -d 'Print version'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and not __fish_seen_subcommand_from controller help" -s h -l help -d 'Print help'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and not __fish_seen_subcommand_from controller help" -s V -l version -d 'Print version'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and not __fish_seen_subcommand_from controller help" -f -a "controller" -d 'The operator: reconciles DynamoGraphDeployments and DynamoComponentDeployments'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and not __fish_seen_subcommand_from controller help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l context -d 'The kubeconfig context to use' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l restricted-namespace -d 'Namespace-scoped mode: manage only this namespace and hold its marker Lease' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l namespace-scope-lease-duration -d 'How long the namespace-scope marker stays valid without renewal' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l namespace-scope-lease-renew-interval -d 'How often the marker is renewed' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l operator-version -d 'Version recorded in the marker\'s holderIdentity' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l leader-election-id -d 'Name of the leader-election Lease' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l leader-election-namespace -d 'Namespace of the leader-election Lease (default: the restricted namespace, else kube-system)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l health-probe-bind-address -d 'Address of /healthz and /readyz' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l metrics-bind-address -d 'Address of /metrics' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l log-format -d 'Log format' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, for log collectors'"
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l resync -d 'Reconcile everything again after this long without a change' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l leader-elect -d 'Elect a leader among replicas; only the leader reconciles'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -s V -l version -d 'Print version'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from help" -f -a "controller" -d 'The operator: reconciles DynamoGraphDeployments and DynamoComponentDeployments'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand completion" -s V -l version -d 'Print version'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -l dir -d 'Repository root to write into' -r -F
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -l check -d 'Only check that the files are up to date (exit 1 when not)'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status completion generate help" -f -a "render" -d 'Print the Kubernetes objects a graph becomes, without a cluster'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status completion generate help" -f -a "diff" -d 'Show what apply (and the operator) would change, or diff two revisions offline'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status completion generate help" -f -a "apply" -d 'Server-side apply graphs and other objects, in dependency order'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status completion generate help" -f -a "status" -d 'Show graphs and their health; with a name, one graph in detail'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status completion generate help" -f -a "completion" -d 'Print a shell completion script'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status completion generate help" -f -a "generate" -d 'Regenerate or check the generated files (CRDs, completions, man pages, API reference)'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status completion generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "render" -d 'Print the Kubernetes objects a graph becomes, without a cluster'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "diff" -d 'Show what apply (and the operator) would change, or diff two revisions offline'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "apply" -d 'Server-side apply graphs and other objects, in dependency order'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "status" -d 'Show graphs and their health; with a name, one graph in detail'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "install" -d 'Install or upgrade the operator (CRDs, RBAC, Deployment); `--dry-run` prints it'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "uninstall" -d 'Remove the operator; the CRDs (and every graph) only with `--crds`'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "check" -d 'Check the cluster, the CRDs, the operator and its Leases, linkerd style'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "run" -d 'Run a long-lived process: `dynamoctl run controller` is the operator'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "completion" -d 'Print a shell completion script'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "generate" -d 'Regenerate or check the generated files (CRDs, completions, man pages, API reference)'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and __fish_seen_subcommand_from run" -f -a "controller" -d 'The operator: reconciles DynamoGraphDeployments and DynamoComponentDeployments'
