@@ -152,3 +152,25 @@ fn shipped_examples_render() {
         );
     }
 }
+
+#[test]
+fn directories_stand_for_their_yaml_files() {
+    let out = dynamoctl(&repo(), &["render", "examples", "-o", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let graphs = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["kind"] == "DynamoGraphDeployment")
+        .count();
+    assert_eq!(
+        graphs,
+        std::fs::read_dir(repo().join("examples")).unwrap().count()
+    );
+}

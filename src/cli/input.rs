@@ -19,7 +19,7 @@ pub fn read_all(
     let mut manifests = Vec::new();
     let mut warnings = Vec::new();
     let mut problems = Vec::new();
-    for file in files {
+    for file in &expand_directories(files)? {
         let (name, text) = if file.as_os_str() == "-" {
             let mut text = String::new();
             std::io::stdin()
@@ -44,4 +44,34 @@ pub fn read_all(
     } else {
         Err(Error::Input(problems))
     }
+}
+
+/// Directories stand for the YAML and JSON files directly in them, in name order, as with
+/// `kubectl apply -f DIR`.
+fn expand_directories(files: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut out = Vec::new();
+    for f in files {
+        if f.is_dir() {
+            let entries = std::fs::read_dir(f)
+                .map_err(|e| Error::Usage(format!("cannot read {}: {e}", f.display())))?;
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.extension()
+                        .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
+                })
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                return Err(Error::Usage(format!(
+                    "{} has no .yaml, .yml or .json files",
+                    f.display()
+                )));
+            }
+            out.extend(found);
+        } else {
+            out.push(f.clone());
+        }
+    }
+    Ok(out)
 }
