@@ -83,6 +83,14 @@ fn in_scope(p: &WatchParams, ev: &Event) -> bool {
             .is_none_or(|ns| !p.ctx.rt.namespaced || ev.namespace == ns)
 }
 
+/// Whether `ev` removes the CRD serving this watch's kind.
+fn crd_of_watch_deleted(p: &WatchParams, ev: &Event) -> bool {
+    p.ctx.rt.custom
+        && ev.etype == EventType::Deleted
+        && crate::engine::crd_target(&ev.group, &ev.plural, &ev.object)
+            == Some((p.ctx.rt.group.clone(), p.ctx.rt.plural.clone()))
+}
+
 /// Translates a store event into what this watch should see, if anything.
 fn translate(p: &WatchParams, ev: &Event) -> Option<Bytes> {
     if !in_scope(p, ev) {
@@ -216,11 +224,16 @@ pub fn start(shared: Arc<Shared>, p: WatchParams) -> mpsc::Receiver<Bytes> {
                             tokio::task::yield_now().await;
                         }
                         let mut next = Some(ev);
+                        let mut kind_gone = false;
                         while let Some(ev) = next.take() {
                             if ev.rv > last_rv {
                                 last_rv = ev.rv;
                                 if let Some(b) = translate(&p, &ev) {
                                     batch.extend_from_slice(&b);
+                                }
+                                if crd_of_watch_deleted(&p, &ev) {
+                                    kind_gone = true;
+                                    break;
                                 }
                             }
                             if batch.len() < 256 * 1024 {
@@ -232,6 +245,10 @@ pub fn start(shared: Arc<Shared>, p: WatchParams) -> mpsc::Receiver<Bytes> {
                             }
                         }
                         if !batch.is_empty() && tx.send(Bytes::from(batch)).await.is_err() {
+                            return;
+                        }
+                        if kind_gone {
+                            // Upstream ends the watches of a kind whose CRD is gone.
                             return;
                         }
                     }

@@ -291,3 +291,32 @@ async fn watch_timeout_seconds_ends_the_stream() {
     })
     .await
 }
+
+#[tokio::test]
+async fn deleting_a_crd_deletes_its_objects_then_ends_their_watches() {
+    bounded(async {
+        let sim = sim().await;
+        let client = sim.client();
+        let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> = Api::all(client.clone());
+        let crd = serde_json::from_value(json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "things.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced", "names": {"plural": "things", "singular": "thing", "kind": "Thing"},
+                "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+        }))
+        .unwrap();
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+        let ar = kube::api::ApiResource::from_gvk_with_plural(&kube::api::GroupVersionKind::gvk("example.com", "v1", "Thing"), "things");
+        let things: Api<kube::api::DynamicObject> = Api::namespaced_with(client, "default", &ar);
+        let t: kube::api::DynamicObject = serde_json::from_value(json!({"apiVersion": "example.com/v1", "kind": "Thing", "metadata": {"name": "t1"}})).unwrap();
+        things.create(&PostParams::default(), &t).await.unwrap();
+        let rv = sim.resource_version().to_string();
+        let mut s = things.watch(&WatchParams::default(), &rv).await.unwrap().boxed();
+        crds.delete("things.example.com", &DeleteParams::default()).await.unwrap();
+        let first = tokio::time::timeout(Duration::from_secs(5), s.next()).await.unwrap().unwrap().unwrap();
+        assert!(matches!(first, WatchEvent::Deleted(ref o) if o.metadata.name.as_deref() == Some("t1")), "{first:?}");
+        let end = tokio::time::timeout(Duration::from_secs(5), s.next()).await.expect("stream ends");
+        assert!(end.is_none(), "{end:?}");
+    })
+    .await
+}

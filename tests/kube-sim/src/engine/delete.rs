@@ -60,6 +60,7 @@ impl State {
                 return Ok((200, self.deleted_response(ctx, &old)));
             }
             let ns = md_str(&old, "namespace").unwrap_or_default().to_string();
+            self.before_removal(&ctx.rt, &old);
             if let Some(last) =
                 self.store
                     .remove(ctx.rt.storage_key().0, ctx.rt.storage_key().1, &ns, &name)
@@ -157,27 +158,26 @@ impl State {
         ))
     }
 
-    /// Side effects of an object leaving the store: a deleted CRD stops being
-    /// served and its objects are removed (the real CRD finalizer does this).
-    pub(crate) fn finalize_removal(&mut self, rt: &ResourceType, obj: &Value) {
-        if rt.group == "apiextensions.k8s.io"
-            && rt.plural == "customresourcedefinitions"
-            && let (Some(g), Some(p)) = (
-                obj.pointer("/spec/group").and_then(Value::as_str),
-                obj.pointer("/spec/names/plural").and_then(Value::as_str),
-            )
-        {
-            {
-                let keys: Vec<(String, String)> = self
-                    .store
-                    .iter(g, p, None, None)
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                for (ns, name) in keys {
-                    self.store.remove(g, p, &ns, &name);
-                }
-                self.registry.remove(g, p);
+    /// Before an object leaves the store: a CRD's objects are deleted first
+    /// (DELETED events for their watchers), as the real CRD finalizer does.
+    pub(crate) fn before_removal(&mut self, rt: &ResourceType, obj: &Value) {
+        if let Some((g, p)) = crd_target(&rt.group, &rt.plural, obj) {
+            let keys: Vec<(String, String)> = self
+                .store
+                .iter(&g, &p, None, None)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for (ns, name) in keys {
+                self.store.remove(&g, &p, &ns, &name);
             }
+        }
+    }
+
+    /// After an object left the store: a deleted CRD's kind stops being served
+    /// (its open watches end; see `watch`).
+    pub(crate) fn finalize_removal(&mut self, rt: &ResourceType, obj: &Value) {
+        if let Some((g, p)) = crd_target(&rt.group, &rt.plural, obj) {
+            self.registry.remove(&g, &p);
         }
     }
 
@@ -249,4 +249,15 @@ impl State {
             .map(|m| m.remove("resourceVersion"));
         self.update(&ctx, body).map(|(_, v)| v)
     }
+}
+
+/// For a CRD object (of type `group`/`plural`): the (group, plural) it serves.
+pub(crate) fn crd_target(group: &str, plural: &str, obj: &Value) -> Option<(String, String)> {
+    if group != "apiextensions.k8s.io" || plural != "customresourcedefinitions" {
+        return None;
+    }
+    Some((
+        obj.pointer("/spec/group")?.as_str()?.to_string(),
+        obj.pointer("/spec/names/plural")?.as_str()?.to_string(),
+    ))
 }

@@ -6,6 +6,7 @@
 //! The verbs live in submodules: `read`, `write`, `scale`, `delete`.
 
 mod delete;
+pub(crate) use delete::crd_target;
 mod read;
 mod scale;
 mod write;

@@ -442,6 +442,7 @@ impl State {
         if terminating && finalizers(&new).is_empty() {
             let ns = md_str(&new, "namespace").unwrap_or_default().to_string();
             let name = md_str(&new, "name").unwrap_or_default().to_string();
+            self.before_removal(&rt, &new);
             let stored = self
                 .store
                 .remove_with(
