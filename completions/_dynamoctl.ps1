@@ -29,6 +29,7 @@ Register-ArgumentCompleter -Native -CommandName 'dynamoctl' -ScriptBlock {
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show what apply (and the operator) would change, or diff two revisions offline')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Server-side apply graphs and other objects, in dependency order')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show graphs and their health; with a name, one graph in detail')
+            [CompletionResult]::new('leases', 'leases', [CompletionResultType]::ParameterValue, 'List namespace-scope markers and leader-election Leases: who holds them, until when')
             [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install or upgrade the operator (CRDs, RBAC, Deployment); `--dry-run` prints it')
             [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Remove the operator; the CRDs (and every graph) only with `--crds`')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check the cluster, the CRDs, the operator and its Leases, linkerd style')
@@ -106,6 +107,22 @@ Register-ArgumentCompleter -Native -CommandName 'dynamoctl' -ScriptBlock {
             [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'Graphs of every namespace')
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Keep watching and print again on every change')
             [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Keep watching and print again on every change')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dynamoctl;leases' {
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of objects that name none (default: the context''s namespace)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of objects that name none (default: the context''s namespace)')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-A', '-A ', [CompletionResultType]::ParameterName, 'Leases of every namespace')
+            [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'Leases of every namespace')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -229,6 +246,7 @@ Register-ArgumentCompleter -Native -CommandName 'dynamoctl' -ScriptBlock {
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show what apply (and the operator) would change, or diff two revisions offline')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Server-side apply graphs and other objects, in dependency order')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show graphs and their health; with a name, one graph in detail')
+            [CompletionResult]::new('leases', 'leases', [CompletionResultType]::ParameterValue, 'List namespace-scope markers and leader-election Leases: who holds them, until when')
             [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install or upgrade the operator (CRDs, RBAC, Deployment); `--dry-run` prints it')
             [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Remove the operator; the CRDs (and every graph) only with `--crds`')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check the cluster, the CRDs, the operator and its Leases, linkerd style')
@@ -248,6 +266,9 @@ Register-ArgumentCompleter -Native -CommandName 'dynamoctl' -ScriptBlock {
             break
         }
         'dynamoctl;help;status' {
+            break
+        }
+        'dynamoctl;help;leases' {
             break
         }
         'dynamoctl;help;install' {

@@ -37,6 +37,9 @@ _dynamoctl() {
             dynamoctl,install)
                 cmd="dynamoctl__subcmd__install"
                 ;;
+            dynamoctl,leases)
+                cmd="dynamoctl__subcmd__leases"
+                ;;
             dynamoctl,render)
                 cmd="dynamoctl__subcmd__render"
                 ;;
@@ -69,6 +72,9 @@ _dynamoctl() {
                 ;;
             dynamoctl__subcmd__help,install)
                 cmd="dynamoctl__subcmd__help__subcmd__install"
+                ;;
+            dynamoctl__subcmd__help,leases)
+                cmd="dynamoctl__subcmd__help__subcmd__leases"
                 ;;
             dynamoctl__subcmd__help,render)
                 cmd="dynamoctl__subcmd__help__subcmd__render"
@@ -104,7 +110,7 @@ _dynamoctl() {
 
     case "${cmd}" in
         dynamoctl)
-            opts="-h -V --help --version render diff apply status install uninstall check run completion generate help"
+            opts="-h -V --help --version render diff apply status leases install uninstall check run completion generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -304,7 +310,7 @@ _dynamoctl() {
             return 0
             ;;
         dynamoctl__subcmd__help)
-            opts="render diff apply status install uninstall check run completion generate help"
+            opts="render diff apply status leases install uninstall check run completion generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -402,6 +408,20 @@ _dynamoctl() {
             return 0
             ;;
         dynamoctl__subcmd__help__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamoctl__subcmd__help__subcmd__leases)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -542,6 +562,48 @@ _dynamoctl() {
                     ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamoctl__subcmd__leases)
+            opts="-n -A -o -h -V --kubeconfig --context --namespace --request-timeout --all-namespaces --output --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -26,6 +26,7 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
             cand diff 'Show what apply (and the operator) would change, or diff two revisions offline'
             cand apply 'Server-side apply graphs and other objects, in dependency order'
             cand status 'Show graphs and their health; with a name, one graph in detail'
+            cand leases 'List namespace-scope markers and leader-election Leases: who holds them, until when'
             cand install 'Install or upgrade the operator (CRDs, RBAC, Deployment); `--dry-run` prints it'
             cand uninstall 'Remove the operator; the CRDs (and every graph) only with `--crds`'
             cand check 'Check the cluster, the CRDs, the operator and its Leases, linkerd style'
@@ -99,6 +100,21 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
             cand --all-namespaces 'Graphs of every namespace'
             cand -w 'Keep watching and print again on every change'
             cand --watch 'Keep watching and print again on every change'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dynamoctl;leases'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use'
+            cand -n 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --namespace 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --request-timeout 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand -A 'Leases of every namespace'
+            cand --all-namespaces 'Leases of every namespace'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -211,6 +227,7 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
             cand diff 'Show what apply (and the operator) would change, or diff two revisions offline'
             cand apply 'Server-side apply graphs and other objects, in dependency order'
             cand status 'Show graphs and their health; with a name, one graph in detail'
+            cand leases 'List namespace-scope markers and leader-election Leases: who holds them, until when'
             cand install 'Install or upgrade the operator (CRDs, RBAC, Deployment); `--dry-run` prints it'
             cand uninstall 'Remove the operator; the CRDs (and every graph) only with `--crds`'
             cand check 'Check the cluster, the CRDs, the operator and its Leases, linkerd style'
@@ -226,6 +243,8 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
         &'dynamoctl;help;apply'= {
         }
         &'dynamoctl;help;status'= {
+        }
+        &'dynamoctl;help;leases'= {
         }
         &'dynamoctl;help;install'= {
         }

@@ -30,6 +30,7 @@ complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "render" -d 'Pri
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "diff" -d 'Show what apply (and the operator) would change, or diff two revisions offline'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "apply" -d 'Server-side apply graphs and other objects, in dependency order'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "status" -d 'Show graphs and their health; with a name, one graph in detail'
+complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "leases" -d 'List namespace-scope markers and leader-election Leases: who holds them, until when'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "install" -d 'Install or upgrade the operator (CRDs, RBAC, Deployment); `--dry-run` prints it'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "uninstall" -d 'Remove the operator; the CRDs (and every graph) only with `--crds`'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "check" -d 'Check the cluster, the CRDs, the operator and its Leases, linkerd style'
@@ -85,6 +86,16 @@ complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand status" -s A -l all-
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand status" -s w -l watch -d 'Keep watching and print again on every change'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand status" -s V -l version -d 'Print version'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand leases" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand leases" -l context -d 'The kubeconfig context to use' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand leases" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand leases" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand leases" -s o -l output -d 'Output format' -r -f -a "table\t'Columns'
+json\t'One JSON object per Lease, in a list'
+yaml\t'The same as YAML'"
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand leases" -s A -l all-namespaces -d 'Leases of every namespace'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand leases" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand leases" -s V -l version -d 'Print version'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l context -d 'The kubeconfig context to use' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
@@ -150,15 +161,16 @@ complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -l dir -d 
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -l check -d 'Only check that the files are up to date (exit 1 when not)'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "render" -d 'Print the Kubernetes objects a graph becomes, without a cluster'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "diff" -d 'Show what apply (and the operator) would change, or diff two revisions offline'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "apply" -d 'Server-side apply graphs and other objects, in dependency order'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "status" -d 'Show graphs and their health; with a name, one graph in detail'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "install" -d 'Install or upgrade the operator (CRDs, RBAC, Deployment); `--dry-run` prints it'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "uninstall" -d 'Remove the operator; the CRDs (and every graph) only with `--crds`'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "check" -d 'Check the cluster, the CRDs, the operator and its Leases, linkerd style'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "run" -d 'Run a long-lived process: `dynamoctl run controller` is the operator'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "completion" -d 'Print a shell completion script'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "generate" -d 'Regenerate or check the generated files (CRDs, completions, man pages, API reference)'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status install uninstall check run completion generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status leases install uninstall check run completion generate help" -f -a "render" -d 'Print the Kubernetes objects a graph becomes, without a cluster'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status leases install uninstall check run completion generate help" -f -a "diff" -d 'Show what apply (and the operator) would change, or diff two revisions offline'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status leases install uninstall check run completion generate help" -f -a "apply" -d 'Server-side apply graphs and other objects, in dependency order'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status leases install uninstall check run completion generate help" -f -a "status" -d 'Show graphs and their health; with a name, one graph in detail'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status leases install uninstall check run completion generate help" -f -a "leases" -d 'List namespace-scope markers and leader-election Leases: who holds them, until when'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status leases install uninstall check run completion generate help" -f -a "install" -d 'Install or upgrade the operator (CRDs, RBAC, Deployment); `--dry-run` prints it'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status leases install uninstall check run completion generate help" -f -a "uninstall" -d 'Remove the operator; the CRDs (and every graph) only with `--crds`'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status leases install uninstall check run completion generate help" -f -a "check" -d 'Check the cluster, the CRDs, the operator and its Leases, linkerd style'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status leases install uninstall check run completion generate help" -f -a "run" -d 'Run a long-lived process: `dynamoctl run controller` is the operator'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status leases install uninstall check run completion generate help" -f -a "completion" -d 'Print a shell completion script'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status leases install uninstall check run completion generate help" -f -a "generate" -d 'Regenerate or check the generated files (CRDs, completions, man pages, API reference)'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff apply status leases install uninstall check run completion generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and __fish_seen_subcommand_from run" -f -a "controller" -d 'The operator: reconciles DynamoGraphDeployments and DynamoComponentDeployments'

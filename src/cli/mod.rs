@@ -8,6 +8,7 @@ mod completion;
 mod diff;
 pub mod generate;
 mod input;
+mod leases;
 mod install;
 mod output;
 mod progress;
@@ -42,6 +43,8 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Show graphs and their health; with a name, one graph in detail.
     Status(status::StatusArgs),
+    /// List namespace-scope markers and leader-election Leases: who holds them, until when.
+    Leases(leases::LeasesArgs),
     /// Install or upgrade the operator (CRDs, RBAC, Deployment); `--dry-run` prints it.
     Install(install::InstallArgs),
     /// Remove the operator; the CRDs (and every graph) only with `--crds`.
@@ -65,6 +68,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Apply(args) => apply::run(args).await,
         Command::Diff(args) => diff::run(args).await,
         Command::Status(args) => status::run(args).await,
+        Command::Leases(args) => leases::run(args).await,
         Command::Install(args) => install::run_install(args).await,
         Command::Uninstall(args) => install::run_uninstall(args).await,
         Command::Check(args) => check::run(args).await,

@@ -2,6 +2,9 @@
 //! objects, prune what is no longer rendered, report status) and a component (render, apply
 //! its workload, report status). The CLI's `apply --reconcile` runs these same functions.
 
+pub mod exclusion;
+pub mod leader;
+pub mod marker;
 pub mod metrics;
 mod reconcile;
 pub mod run;
