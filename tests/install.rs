@@ -963,3 +963,84 @@ async fn helm_installs_the_seed_flows_into_the_simulator() {
     .await;
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
 }
+
+/// Hybrid mode: a cluster-wide and a namespace-scoped install side by side; a second operator
+/// claiming the scoped namespace makes `check` fail with exit 1 and a hint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hybrid_installs_coexist_and_check_spots_a_double_claim() {
+    let sim = sim().await;
+    ok(&run(&sim, &["install", "--wait", "--timeout", "30s"], &[]).await);
+    ok(&run(
+        &sim,
+        &[
+            "install",
+            "--namespace-scoped",
+            "-n",
+            "test-namespace",
+            "--image",
+            "ghcr.io/dynamoctl/dynamoctl:v2.0.0-beta",
+            "--wait",
+            "--timeout",
+            "30s",
+        ],
+        &[],
+    )
+    .await);
+    for ns in ["dynamo-system", "test-namespace"] {
+        let out = run(&sim, &["check", "-n", ns, "-o", "json"], &[]).await;
+        let report = check_json(&out);
+        assert_eq!(code(&out), 0, "{report:#}");
+    }
+    // Uninstalling the scoped operator leaves the cluster-wide one untouched.
+    ok(&run(&sim, &["uninstall", "-n", "test-namespace"], &[]).await);
+    assert!(
+        sim.object(
+            "rbac.authorization.k8s.io",
+            "clusterroles",
+            "",
+            "dynamo-operator"
+        )
+        .is_some()
+    );
+    assert!(
+        sim.object("apps", "deployments", "dynamo-system", "dynamo-operator")
+            .is_some()
+    );
+
+    // A second operator Deployment scoped to the cluster-wide operator's namespace.
+    let mut twin = sim
+        .object("apps", "deployments", "dynamo-system", "dynamo-operator")
+        .unwrap();
+    let args = manifests(&InstallOptions {
+        namespace: "dynamo-system".into(),
+        namespace_scoped: true,
+        ..InstallOptions::default()
+    })
+    .into_iter()
+    .find(|o| o["kind"] == "Deployment")
+    .unwrap()["spec"]["template"]["spec"]["containers"][0]["args"]
+        .clone();
+    twin["spec"]["template"]["spec"]["containers"][0]["args"] = args;
+    let twin = json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": { "name": "other-operator", "namespace": "dynamo-system", "labels": twin["metadata"]["labels"] },
+        "spec": twin["spec"],
+    });
+    let api: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(sim.client(), "dynamo-system");
+    api.create(
+        &PostParams::default(),
+        &serde_json::from_value(twin).unwrap(),
+    )
+    .await
+    .unwrap();
+    let out = run(&sim, &["check", "-n", "dynamo-system"], &[]).await;
+    assert_eq!(code(&out), 1, "{}", text(&out.stdout));
+    let table = text(&out.stdout);
+    assert!(
+        table.contains("× no namespace claimed by two operators\n    dynamo-system: dynamo-system/dynamo-operator, dynamo-system/other-operator\n    hint: "),
+        "{table}"
+    );
+    assert!(table.ends_with("Status check results are ×\n"), "{table}");
+}

@@ -511,3 +511,21 @@ async fn list_graphs(applier: &Applier, namespace: Option<&str>) -> Result<usize
         })?;
     Ok(list.items.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_forbidden_crd_write_explains_cluster_admin_and_skip_crds() {
+        let e = crd_error(ClusterError::Rejected {
+            object: "CustomResourceDefinition dynamographdeployments.nvidia.com".into(),
+            code: 403,
+            message: "forbidden".into(),
+        });
+        let text = e.to_string();
+        assert!(text.contains("needs cluster-admin rights"), "{text}");
+        assert!(text.contains("--skip-crds"), "{text}");
+        assert_eq!(e.exit_code(), 3);
+    }
+}
