@@ -151,10 +151,7 @@ async fn converged_reconcile_writes_nothing() {
             .unwrap(),
         default_namespace: "default".into(),
     };
-    let reconciler = dynamoctl::controller::Reconciler {
-        applier,
-        render: Default::default(),
-    };
+    let reconciler = dynamoctl::controller::Reconciler::new(applier, Default::default());
     let dgds: kube::Api<dynamoctl::api::DynamoGraphDeployment> =
         kube::Api::namespaced(client.clone(), "default");
     let dcds: kube::Api<dynamoctl::api::DynamoComponentDeployment> =

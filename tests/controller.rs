@@ -10,16 +10,42 @@ use kube_sim::Simulator;
 use serde_json::Value;
 use tokio::process::{Child, Command};
 
-/// Starts the controller process (killed when dropped).
-fn start_controller(sim: &Simulator, extra: &[&str]) -> Child {
+/// A free port on 127.0.0.1 (bound and released; good enough for a test's own process).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET `path` on 127.0.0.1:`port`: the raw response, or None when nothing answers.
+async fn http_get(port: u16, path: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = String::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut response))
+        .await
+        .ok()?
+        .ok()?;
+    Some(response)
+}
+
+/// Starts the controller process (killed when dropped), serving probes and metrics on `port`.
+fn start_controller_on(sim: &Simulator, port: u16, extra: &[&str]) -> Child {
+    let addr = format!("127.0.0.1:{port}");
     Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
         .args(["run", "controller", "--kubeconfig"])
         .arg(sim.kubeconfig_path())
         .args([
             "--health-probe-bind-address",
-            "127.0.0.1:0",
+            &addr,
             "--metrics-bind-address",
-            "127.0.0.1:0",
+            &addr,
             "--resync",
             "2s",
         ])
@@ -28,6 +54,11 @@ fn start_controller(sim: &Simulator, extra: &[&str]) -> Child {
         .kill_on_drop(true)
         .spawn()
         .expect("controller starts")
+}
+
+/// Starts the controller process (killed when dropped).
+fn start_controller(sim: &Simulator, extra: &[&str]) -> Child {
+    start_controller_on(sim, free_port(), extra)
 }
 
 /// Polls `check` until it holds or `limit` passes.
@@ -55,7 +86,8 @@ fn graph_ready(sim: &Simulator, ns: &str, name: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graph_lifecycle_under_the_controller() {
     let sim = with_crds(true).await;
-    let mut controller = start_controller(&sim, &[]);
+    let port = free_port();
+    let mut controller = start_controller_on(&sim, port, &[]);
     let out = run(&sim, &["apply", "examples/vllm-disagg.yaml"], &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let limit = Duration::from_secs(30);

@@ -196,10 +196,7 @@ pub async fn run(args: ApplyArgs) -> Result<ExitCode, Error> {
         .filter(|d| d["kind"] == "DynamoGraphDeployment")
         .map(ObjectRef::of)
         .collect();
-    let reconciler = Reconciler {
-        applier,
-        render: RenderOptions::default(),
-    };
+    let reconciler = Reconciler::new(applier, RenderOptions::default());
     if !args.reconcile && !graphs.is_empty() {
         let unmanaged = unmanaged_namespaces(&reconciler, &graphs).await?;
         for ns in &unmanaged {

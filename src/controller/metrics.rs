@@ -23,7 +23,7 @@ pub struct Metrics {
     /// Marker Lease renewals that failed.
     pub lease_renew_failures: AtomicU64,
     /// Writes (apply, delete, status) sent to the API server.
-    pub writes: AtomicU64,
+    pub writes: std::sync::Arc<AtomicU64>,
     durations: Mutex<Histogram>,
 }
 

@@ -2,6 +2,9 @@
 //! from `render`; writes go through `cluster`; status comes from `status`. A pass over a world
 //! that already matches issues no write at all.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
@@ -19,6 +22,8 @@ pub struct Reconciler {
     pub applier: Applier,
     /// Operator-level render settings.
     pub render: RenderOptions,
+    /// Write requests sent (applies, deletes, status patches), for metrics.
+    pub writes: Arc<AtomicU64>,
 }
 
 /// What a graph pass concluded.
@@ -33,6 +38,18 @@ pub enum GraphOutcome {
 }
 
 impl Reconciler {
+    /// A reconciler writing through `applier`.
+    pub fn new(applier: Applier, render: RenderOptions) -> Reconciler {
+        Reconciler {
+            applier,
+            render,
+            writes: Arc::default(),
+        }
+    }
+
+    fn wrote(&self, n: usize) {
+        self.writes.fetch_add(n as u64, Ordering::Relaxed);
+    }
     fn mode(&self) -> ApplyMode {
         // The controller owns its children's fields outright: it always forces.
         ApplyMode {
@@ -163,6 +180,7 @@ impl Reconciler {
                     ..probe.clone()
                 };
                 if controlled && !keep.contains(&r) {
+                    self.wrote(1);
                     self.applier.delete(&r, false).await?;
                 }
             }
@@ -187,6 +205,7 @@ impl Reconciler {
             PatchParams::apply(FIELD_MANAGER_STATUS).force(),
             Patch::Apply(&body),
         );
+        self.wrote(1);
         retry(|| api.patch_status(&name, &params, &patch))
             .await
             .map_err(|e| self.err(&format!("DynamoGraphDeployment {}", dgd.name_any()), e))?;
@@ -230,6 +249,7 @@ impl Reconciler {
                             .any(|o| o.get("uid").and_then(Value::as_str) == uid.as_deref())
                     });
                 if controlled {
+                    self.wrote(1);
                     self.applier.delete(&r, false).await?;
                 }
             }
@@ -252,6 +272,7 @@ impl Reconciler {
                 PatchParams::apply(FIELD_MANAGER_STATUS).force(),
                 Patch::Apply(&body),
             );
+            self.wrote(1);
             retry(|| api.patch_status(&name, &params, &patch))
                 .await
                 .map_err(|e| self.err(&format!("DynamoComponentDeployment {ns}/{name}"), e))?;

@@ -168,11 +168,14 @@ pub async fn run(
     };
     let ctx = Arc::new(Context {
         reconciler: Reconciler {
-            applier: Applier {
-                resolver,
-                default_namespace,
-            },
-            render: cfg.render.clone(),
+            writes: metrics.writes.clone(),
+            ..Reconciler::new(
+                Applier {
+                    resolver,
+                    default_namespace,
+                },
+                cfg.render.clone(),
+            )
         },
         metrics: metrics.clone(),
         recorder: Recorder::new(client.clone(), reporter),
@@ -215,15 +218,23 @@ pub async fn run(
     let (deployments, services, ingresses) = owned(&client);
     let wc = || watcher::Config::default().any_semantic();
 
-    let graph_controller = Controller::new(graphs, wc())
+    let graph_controller = Controller::new(graphs, wc());
+    let known_graphs = graph_controller.store();
+    let graph_metrics = metrics.clone();
+    let graph_controller = graph_controller
         .owns(components.clone(), wc())
         .reconcile_all_on(resume)
         .with_config(runtime_controller::Config::default().concurrency(CONCURRENCY))
         .graceful_shutdown_on(stopped())
         .run(reconcile_graph, graph_error_policy, ctx.clone())
-        .for_each(|r| async move {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "graph controller");
+        .for_each(move |r| {
+            graph_metrics
+                .managed_graphs
+                .store(known_graphs.len() as u64, Ordering::Relaxed);
+            async move {
+                if let Err(e) = r {
+                    tracing::debug!(error = %e, "graph controller");
+                }
             }
         });
     let component_controller = Controller::new(components, wc())
