@@ -105,6 +105,18 @@ async fn graph_lifecycle_under_the_controller() {
             "{name}"
         );
     }
+    let ready = http_get(port, "/readyz").await.expect("readyz answers");
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+    let metrics = http_get(port, "/metrics").await.expect("metrics answer");
+    assert!(
+        metrics.contains("dynamoctl_managed_graphs 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("dynamoctl_reconciles_total{controller=\"graph\"} 0\n"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("dynamoctl_writes_total 0\n"), "{metrics}");
 
     // A Deployment deleted by hand comes back.
     let api: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
