@@ -119,7 +119,7 @@ async fn main() {
             started.elapsed() < Duration::from_secs(600),
             "not converged after 10 minutes: {ready}/{graphs} Ready"
         );
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     };
     let requests = sim
         .audit()

@@ -14,7 +14,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Api, ListParams};
+use kube::api::{Api, ListParams, PartialObjectMeta};
 use kube::runtime::controller::{self as runtime_controller, Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::watcher;
@@ -201,28 +201,28 @@ pub async fn run(
         }
     };
     let (graphs, components) = api(&client);
-    let owned = |c: &Client| -> (Api<Deployment>, Api<Service>, Api<Ingress>) {
+    // Owned children only trigger reconciles: metadata-only watches keep their specs out of
+    // memory (the reconcile reads what it needs).
+    type Meta<K> = Api<PartialObjectMeta<K>>;
+    let owned = |c: &Client| -> (Meta<Deployment>, Meta<Service>, Meta<Ingress>, Meta<DynamoComponentDeployment>) {
         match &cfg.restricted_namespace {
             Some(ns) => (
                 Api::namespaced(c.clone(), ns),
                 Api::namespaced(c.clone(), ns),
                 Api::namespaced(c.clone(), ns),
+                Api::namespaced(c.clone(), ns),
             ),
-            None => (
-                Api::all(c.clone()),
-                Api::all(c.clone()),
-                Api::all(c.clone()),
-            ),
+            None => (Api::all(c.clone()), Api::all(c.clone()), Api::all(c.clone()), Api::all(c.clone())),
         }
     };
-    let (deployments, services, ingresses) = owned(&client);
+    let (deployments, services, ingresses, component_meta) = owned(&client);
     let wc = || watcher::Config::default().any_semantic();
 
     let graph_controller = Controller::new(graphs, wc());
     let known_graphs = graph_controller.store();
     let graph_metrics = metrics.clone();
     let graph_controller = graph_controller
-        .owns(components.clone(), wc())
+        .owns(component_meta, wc())
         .reconcile_all_on(resume)
         .with_config(runtime_controller::Config::default().concurrency(CONCURRENCY))
         .graceful_shutdown_on(stopped())
