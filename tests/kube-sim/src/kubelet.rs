@@ -5,7 +5,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+
 use std::time::{Duration, Instant};
+use tokio::sync::broadcast;
 
 use serde_json::{Value, json};
 
@@ -150,45 +152,78 @@ fn with_times(mut desired: Value, old: Option<&Value>, now: &str) -> Value {
 }
 
 /// Runs the kubelet loop until shutdown.
+///
+/// Event-driven, so a cluster with thousands of settled Deployments costs
+/// nothing per tick: only Deployments that changed (seen on the store's event
+/// feed) or are waiting for their delay are examined; a full scan happens at
+/// start, when the switches change, and if the feed lagged.
 pub(crate) async fn run(shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.clone();
     let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut feed = shared.state().store.subscribe();
     // (namespace, name) -> (generation, held, first seen needing an update)
     let mut pending: HashMap<(String, String), (i64, bool, Instant)> = HashMap::new();
+    let mut dirty: HashSet<(String, String)> = HashSet::new();
+    let mut full_scan = true;
+    let mut last_cfg: Option<KubeletConfig> = None;
     loop {
         tokio::select! {
             _ = tick.tick() => {},
             _ = shutdown.changed() => return,
         }
+        loop {
+            match feed.try_recv() {
+                Ok(ev) if ev.group == "apps" && ev.plural == "deployments" => {
+                    let name = ev
+                        .object
+                        .pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    dirty.insert((ev.namespace.clone(), name.to_string()));
+                }
+                Ok(_) => {}
+                Err(broadcast::error::TryRecvError::Empty) => break,
+                Err(broadcast::error::TryRecvError::Lagged(_)) => full_scan = true,
+                Err(broadcast::error::TryRecvError::Closed) => return,
+            }
+        }
         let cfg = shared.kubelet.config();
+        if last_cfg.as_ref() != Some(&cfg) {
+            full_scan = true;
+            last_cfg = Some(cfg.clone());
+        }
         if !cfg.enabled {
             pending.clear();
+            dirty.clear();
             continue;
         }
         let now = Instant::now();
         let mut st = shared.state();
-        let deps: Vec<Arc<Value>> = st
-            .store
-            .iter("apps", "deployments", None, None)
-            .map(|(_, o)| o.clone())
-            .collect();
-        let mut seen = HashSet::new();
-        for d in deps {
+        let keys: Vec<(String, String)> = if full_scan {
+            st.store
+                .iter("apps", "deployments", None, None)
+                .map(|(k, _)| k.clone())
+                .collect()
+        } else {
+            dirty
+                .iter()
+                .chain(pending.keys())
+                .cloned()
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect()
+        };
+        full_scan = false;
+        dirty.clear();
+        for key in keys {
+            let Some(d) = st.store.get("apps", "deployments", &key.0, &key.1) else {
+                pending.remove(&key);
+                continue;
+            };
             if d.pointer("/metadata/deletionTimestamp").is_some() {
+                pending.remove(&key);
                 continue;
             }
-            let ns = d
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            let name = d
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            let key = (ns, name);
-            seen.insert(key.clone());
             let held = cfg.held.contains(&key);
             let desired = desired_status(&d, held);
             if comparable(d.get("status")) == comparable(Some(&desired)) {
@@ -218,6 +253,5 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 pending.remove(&key);
             }
         }
-        pending.retain(|k, _| seen.contains(k));
     }
 }
