@@ -8,12 +8,17 @@
 //!   `foregroundDeletion` finalizer until its dependents are gone;
 //! - `Orphan` strips the owner's refs from dependents, then drops the `orphan` finalizer;
 //! - a terminating namespace has its content deleted, and goes when it is empty.
+//!
+//! Work comes from the store's indexes (owner uid → dependents, terminating
+//! objects), so a delete costs time in proportion to what it affects, not to
+//! the size of the cluster.
+
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::engine::State;
-
-type Loc = (String, String, String, String); // group, plural, namespace, name
+use crate::store::Loc;
 
 fn owner_uids(obj: &Value) -> Vec<String> {
     obj.pointer("/metadata/ownerReferences")
@@ -32,6 +37,12 @@ fn has_finalizer(obj: &Value, f: &str) -> bool {
         .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(f)))
 }
 
+fn has_metadata_finalizers(obj: &Value) -> bool {
+    obj.pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty())
+}
+
 impl State {
     /// Runs GC passes until nothing changes.
     pub(crate) fn gc(&mut self) {
@@ -47,28 +58,11 @@ impl State {
         self.gc_running = false;
     }
 
-    fn all_objects(&self) -> Vec<(Loc, std::sync::Arc<Value>)> {
-        let mut out = Vec::new();
-        for (g, p) in self.store.types() {
-            for ((ns, name), o) in self.store.iter(&g, &p, None, None) {
-                out.push(((g.clone(), p.clone(), ns.clone(), name.clone()), o.clone()));
-            }
-        }
-        out
+    fn load(&self, loc: &Loc) -> Option<Arc<Value>> {
+        self.store.get(&loc.0, &loc.1, &loc.2, &loc.3)
     }
 
-    fn dependents_of(
-        &self,
-        all: &[(Loc, std::sync::Arc<Value>)],
-        uid: &str,
-    ) -> Vec<(Loc, std::sync::Arc<Value>)> {
-        all.iter()
-            .filter(|(_, o)| owner_uids(o).iter().any(|u| u == uid))
-            .cloned()
-            .collect()
-    }
-
-    fn strip_refs(&mut self, loc: &Loc, obj: &Value, gone: &[String]) {
+    fn strip_refs(&mut self, loc: &Loc, obj: &Value, gone: &[String]) -> bool {
         let mut n = obj.clone();
         if let Some(refs) = n
             .pointer_mut("/metadata/ownerReferences")
@@ -85,10 +79,11 @@ impl State {
                     .map(|m| m.remove("ownerReferences"));
             }
         }
-        let _ = self.system_update(&loc.0, &loc.1, n, None, "kube-controller-manager");
+        self.system_update(&loc.0, &loc.1, n, None, "kube-controller-manager")
+            .is_ok()
     }
 
-    fn drop_finalizer(&mut self, loc: &Loc, obj: &Value, f: &str) {
+    fn drop_finalizer(&mut self, loc: &Loc, obj: &Value, f: &str) -> bool {
         let mut n = obj.clone();
         if let Some(a) = n
             .pointer_mut("/metadata/finalizers")
@@ -96,34 +91,43 @@ impl State {
         {
             a.retain(|v| v.as_str() != Some(f));
         }
-        let _ = self.system_update(&loc.0, &loc.1, n, None, "kube-controller-manager");
+        self.system_update(&loc.0, &loc.1, n, None, "kube-controller-manager")
+            .is_ok()
     }
 
     fn gc_pass(&mut self) -> bool {
         let mut changed = false;
-        let all = self.all_objects();
+        let terminating = self.store.terminating();
 
         // Namespace controller.
-        for ((_, _, _, ns_name), ns_obj) in all.iter().filter(|(l, o)| {
-            l.0.is_empty()
-                && l.1 == "namespaces"
-                && o.pointer("/metadata/deletionTimestamp").is_some()
-        }) {
+        for (_, _, _, ns_name) in terminating
+            .iter()
+            .filter(|l| l.0.is_empty() && l.1 == "namespaces")
+        {
             let mut remaining = false;
-            for ((g, p, ns, name), o) in all
-                .iter()
-                .filter(|(l, _)| &l.2 == ns_name && !l.2.is_empty())
-            {
-                if o.pointer("/metadata/deletionTimestamp").is_none() {
-                    changed = true;
-                    if !self.system_delete(g, p, ns, name, "Background") {
-                        remaining = true;
-                    }
-                } else {
+            for (g, p) in self.store.types() {
+                let content: Vec<(String, Arc<Value>)> = self
+                    .store
+                    .iter(&g, &p, Some(ns_name), None)
+                    .map(|((_, name), o)| (name.clone(), o.clone()))
+                    .collect();
+                for (name, o) in content {
                     remaining = true;
+                    if o.pointer("/metadata/deletionTimestamp").is_none() {
+                        changed = true;
+                        self.system_delete(&g, &p, ns_name, &name, "Background");
+                    }
                 }
             }
-            if !remaining && !has_metadata_finalizers(ns_obj) {
+            let empty_now = self
+                .store
+                .types()
+                .iter()
+                .all(|(g, p)| self.store.iter(g, p, Some(ns_name), None).next().is_none());
+            if (empty_now || !remaining)
+                && let Some(ns_obj) = self.store.get("", "namespaces", "", ns_name)
+                && !has_metadata_finalizers(&ns_obj)
+            {
                 self.store.remove("", "namespaces", "", ns_name);
                 changed = true;
             }
@@ -133,30 +137,36 @@ impl State {
         }
 
         // Owners waiting on foreground deletion or orphaning.
-        for (loc, o) in all
-            .iter()
-            .filter(|(_, o)| o.pointer("/metadata/deletionTimestamp").is_some())
-        {
+        for loc in &terminating {
+            let Some(o) = self.load(loc) else { continue };
             let uid = o
                 .pointer("/metadata/uid")
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string();
-            let deps = self.dependents_of(&all, &uid);
-            if has_finalizer(o, "orphan") {
-                for (dl, d) in &deps {
-                    self.strip_refs(dl, d, std::slice::from_ref(&uid));
+            let deps = self.store.dependents_of(&uid);
+            if has_finalizer(&o, "orphan") {
+                for dl in &deps {
+                    if let Some(d) = self.load(dl) {
+                        self.strip_refs(dl, &d, std::slice::from_ref(&uid));
+                    }
                 }
-                self.drop_finalizer(loc, o, "orphan");
-                return true;
-            }
-            if has_finalizer(o, "foregroundDeletion") {
-                if deps.is_empty() {
-                    self.drop_finalizer(loc, o, "foregroundDeletion");
+                if self.drop_finalizer(loc, &o, "orphan") {
                     return true;
                 }
-                for (dl, d) in &deps {
-                    if d.pointer("/metadata/deletionTimestamp").is_none() {
+            }
+            if has_finalizer(&o, "foregroundDeletion") {
+                if deps.is_empty() {
+                    if self.drop_finalizer(loc, &o, "foregroundDeletion") {
+                        return true;
+                    }
+                    continue;
+                }
+                for dl in &deps {
+                    if self
+                        .load(dl)
+                        .is_some_and(|d| d.pointer("/metadata/deletionTimestamp").is_none())
+                    {
                         self.system_delete(&dl.0, &dl.1, &dl.2, &dl.3, "Foreground");
                         changed = true;
                     }
@@ -168,35 +178,28 @@ impl State {
         }
 
         // Dependents of absent owners.
-        for (loc, o) in &all {
-            let uids = owner_uids(o);
-            if uids.is_empty() {
-                continue;
-            }
-            let gone: Vec<String> = uids
-                .iter()
-                .filter(|u| self.store.by_uid(u).is_none())
-                .cloned()
-                .collect();
-            if gone.is_empty() {
-                continue;
-            }
-            if gone.len() == uids.len() {
-                if o.pointer("/metadata/deletionTimestamp").is_none() {
-                    self.system_delete(&loc.0, &loc.1, &loc.2, &loc.3, "Background");
+        for owner in self.store.absent_owners() {
+            for loc in self.store.dependents_of(&owner) {
+                let Some(o) = self.load(&loc) else { continue };
+                let uids = owner_uids(&o);
+                let gone: Vec<String> = uids
+                    .iter()
+                    .filter(|u| self.store.by_uid(u).is_none())
+                    .cloned()
+                    .collect();
+                if gone.is_empty() {
+                    continue;
+                }
+                if gone.len() == uids.len() {
+                    if o.pointer("/metadata/deletionTimestamp").is_none() {
+                        self.system_delete(&loc.0, &loc.1, &loc.2, &loc.3, "Background");
+                        changed = true;
+                    }
+                } else if self.strip_refs(&loc, &o, &gone) {
                     changed = true;
                 }
-            } else {
-                self.strip_refs(loc, o, &gone);
-                changed = true;
             }
         }
         changed
     }
-}
-
-fn has_metadata_finalizers(obj: &Value) -> bool {
-    obj.pointer("/metadata/finalizers")
-        .and_then(Value::as_array)
-        .is_some_and(|a| !a.is_empty())
 }

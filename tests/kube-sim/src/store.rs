@@ -6,7 +6,7 @@
 //! watching from them is answered with 410 Gone, like etcd compaction), and
 //! broadcast the event to live watches.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -70,6 +70,20 @@ impl Event {
 /// Events to replay plus a receiver for newer ones.
 pub type Subscription = (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>);
 
+/// (group, plural, namespace, name): where an object lives.
+pub type Loc = (String, String, String, String);
+
+fn owner_uids(obj: &Value) -> Vec<String> {
+    obj.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.get("uid").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// (namespace, name); namespace is empty for cluster-scoped objects. Ordered
 /// like etcd keys, so lists come back sorted by namespace then name.
 pub type ObjKey = (String, String);
@@ -80,6 +94,10 @@ pub struct Store {
     objects: HashMap<(String, String), BTreeMap<ObjKey, Arc<Value>>>,
     /// uid -> (group, plural, namespace, name), for owner lookups.
     uids: HashMap<String, (String, String, String, String)>,
+    /// owner uid -> objects whose ownerReferences name it (owner may be gone).
+    dependents: HashMap<String, BTreeSet<Loc>>,
+    /// Objects that carry a deletionTimestamp.
+    terminating: BTreeSet<Loc>,
     rv: u64,
     history: VecDeque<Arc<Event>>,
     history_limit: usize,
@@ -94,6 +112,8 @@ impl Store {
         Store {
             objects: HashMap::new(),
             uids: HashMap::new(),
+            dependents: HashMap::new(),
+            terminating: BTreeSet::new(),
             rv: 1,
             history: VecDeque::new(),
             history_limit: history_limit.max(1),
@@ -137,14 +157,20 @@ impl Store {
         let Some(m) = self.objects.get(&(group.to_string(), plural.to_string())) else {
             return Box::new(std::iter::empty());
         };
-        let it: Box<dyn Iterator<Item = (&ObjKey, &Arc<Value>)>> = match after {
-            Some(k) => Box::new(m.range::<ObjKey, _>((
-                std::ops::Bound::Excluded(k.clone()),
-                std::ops::Bound::Unbounded,
-            ))),
-            None => Box::new(m.iter()),
+        // Keys sort by namespace first, so one namespace is one contiguous range.
+        let start = match (after, ns) {
+            (Some(k), _) => std::ops::Bound::Excluded(k.clone()),
+            (None, Some(n)) => std::ops::Bound::Included((n.to_string(), String::new())),
+            (None, None) => std::ops::Bound::Unbounded,
         };
-        Box::new(it.filter(move |(k, _)| ns.is_none_or(|n| k.0 == n)))
+        let it = m.range::<ObjKey, _>((start, std::ops::Bound::Unbounded));
+        match ns {
+            Some(n) => Box::new(
+                it.skip_while(move |(k, _)| k.0.as_str() < n)
+                    .take_while(move |(k, _)| k.0 == n),
+            ),
+            None => Box::new(it),
+        }
     }
 
     /// Every (group, plural) that currently has objects.
@@ -192,7 +218,9 @@ impl Store {
             .objects
             .entry((group.to_string(), plural.to_string()))
             .or_default()
-            .insert((ns.clone(), name), obj.clone());
+            .insert((ns.clone(), name.clone()), obj.clone());
+        let loc: Loc = (group.to_string(), plural.to_string(), ns.clone(), name);
+        self.index(&loc, prev.as_deref(), Some(&obj));
         let etype = if prev.is_some() {
             EventType::Modified
         } else {
@@ -243,6 +271,13 @@ impl Store {
         if let Some(uid) = last.pointer("/metadata/uid").and_then(Value::as_str) {
             self.uids.remove(uid);
         }
+        let loc: Loc = (
+            group.to_string(),
+            plural.to_string(),
+            ns.to_string(),
+            name.to_string(),
+        );
+        self.index(&loc, Some(&prev), None);
         let last = Arc::new(last);
         self.record(Event {
             rv,
@@ -255,6 +290,51 @@ impl Store {
             encoded: Default::default(),
         });
         Some(last)
+    }
+
+    /// Keeps the owner and terminating indexes in step with a write.
+    fn index(&mut self, loc: &Loc, old: Option<&Value>, new: Option<&Value>) {
+        let old_owners = old.map(owner_uids).unwrap_or_default();
+        let new_owners = new.map(owner_uids).unwrap_or_default();
+        for u in old_owners.iter().filter(|u| !new_owners.contains(u)) {
+            if let Some(set) = self.dependents.get_mut(u) {
+                set.remove(loc);
+                if set.is_empty() {
+                    self.dependents.remove(u);
+                }
+            }
+        }
+        for u in new_owners {
+            self.dependents.entry(u).or_default().insert(loc.clone());
+        }
+        if new.is_some_and(|o| o.pointer("/metadata/deletionTimestamp").is_some()) {
+            self.terminating.insert(loc.clone());
+        } else {
+            self.terminating.remove(loc);
+        }
+    }
+
+    /// Objects whose ownerReferences name `uid`.
+    pub fn dependents_of(&self, uid: &str) -> Vec<Loc> {
+        self.dependents
+            .get(uid)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Owner uids that no longer (or never did) name a stored object but still
+    /// have dependents: the garbage collector's work list.
+    pub fn absent_owners(&self) -> Vec<String> {
+        self.dependents
+            .keys()
+            .filter(|u| !self.uids.contains_key(*u))
+            .cloned()
+            .collect()
+    }
+
+    /// Objects that carry a deletionTimestamp.
+    pub fn terminating(&self) -> Vec<Loc> {
+        self.terminating.iter().cloned().collect()
     }
 
     fn record(&mut self, ev: Event) {
