@@ -54,6 +54,10 @@ pub fn files() -> Vec<(PathBuf, Vec<u8>)> {
     out.push(("man/dynamoctl.1".into(), man_page(cmd.clone())));
     man_pages(&cmd, "dynamoctl", &mut out);
     out.push((
+        "src/install/crds.json".into(),
+        crate::install::crds_json().into_bytes(),
+    ));
+    out.push((
         "src/api/crd_schemas.json".into(),
         crate::api::crd::schemas_json().into_bytes(),
     ));

@@ -116,11 +116,15 @@ pub async fn run_install(args: InstallArgs) -> Result<ExitCode, Error> {
     let opts = args.options()?;
     let mut docs = manifests(&opts);
     if args.dry_run {
-        print!(
-            "{}",
-            objects(&docs, args.output.unwrap_or(ObjectFormat::Yaml))?
-        );
-        return Ok(ExitCode::SUCCESS);
+        let text = objects(&docs, args.output.unwrap_or(ObjectFormat::Yaml))?;
+        use std::io::Write;
+        return match std::io::stdout().lock().write_all(text.as_bytes()) {
+            // `dynamoctl install --dry-run | head` is not an error.
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(Error::Io(format!("cannot write to standard output: {e}")))
+            }
+            _ => Ok(ExitCode::SUCCESS),
+        };
     }
     let crds: Vec<Value> = docs
         .iter()

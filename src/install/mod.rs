@@ -10,8 +10,8 @@ mod rbac;
 
 pub use image::ImageRef;
 pub use objects::{
-    DEPLOYMENT_NAME, FIELD_MANAGER, METRICS_SERVICE_NAME, NAME, SERVICE_ACCOUNT_NAME, labels,
-    manifests, operator_args,
+    DEPLOYMENT_NAME, FIELD_MANAGER, METRICS_SERVICE_NAME, NAME, SERVICE_ACCOUNT_NAME, crds,
+    crds_json, labels, manifests, operator_args,
 };
 pub use options::{InstallOptions, InvalidOptions, format_duration};
 pub use rbac::{rules, scope_rules};

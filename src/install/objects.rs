@@ -77,10 +77,7 @@ pub fn operator_args(opts: &InstallOptions) -> Vec<String> {
 /// the ServiceAccount, RBAC, the Deployment and the metrics Service. Call
 /// [`InstallOptions::validate`] first.
 pub fn manifests(opts: &InstallOptions) -> Vec<Value> {
-    let mut out: Vec<Value> = crate::api::crd::all()
-        .iter()
-        .map(|crd| serde_json::to_value(crd).expect("CRD serialises"))
-        .collect();
+    let mut out = crds();
     let labels = labels(opts);
     let ns = opts.namespace.as_str();
     let meta = |name: &str| json!({ "name": name, "namespace": ns, "labels": labels });
@@ -129,6 +126,22 @@ pub fn manifests(opts: &InstallOptions) -> Vec<Value> {
         },
     }));
     out
+}
+
+/// The CRDs as committed in `src/install/crds.json`: generating them from the types takes
+/// ~100 ms of schema work, parsing this ~2 ms, and `dynamoctl generate` (checked by a test)
+/// keeps it equal to [`crate::api::crd::all`].
+pub fn crds() -> Vec<Value> {
+    serde_json::from_str(include_str!("crds.json")).expect("src/install/crds.json is valid JSON")
+}
+
+/// What `src/install/crds.json` must contain: both CRDs, generated from the types.
+pub fn crds_json() -> String {
+    let crds: Vec<Value> = crate::api::crd::all()
+        .iter()
+        .map(|crd| serde_json::to_value(crd).expect("CRD serialises"))
+        .collect();
+    serde_json::to_string(&crds).expect("CRDs serialise") + "\n"
 }
 
 fn deployment(opts: &InstallOptions, meta: Value) -> Value {
@@ -281,6 +294,14 @@ mod tests {
             scope_rules(role["rules"].as_array().unwrap())
         };
         assert_eq!(rules_of(&cluster, "ClusterRole"), rules_of(&scoped, "Role"));
+    }
+
+    #[test]
+    fn committed_crds_are_the_generated_ones() {
+        assert_eq!(
+            crds(),
+            serde_json::from_str::<Vec<Value>>(&crds_json()).unwrap()
+        );
     }
 
     #[test]
