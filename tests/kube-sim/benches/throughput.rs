@@ -6,7 +6,7 @@
 //!
 //! Measures, against an in-process simulator over real HTTP with kube::Client
 //! (client and server share this machine's cores, as in our tests):
-//! 1. creates/s and server-side-apply patches/s from concurrent writers;
+//! 1. creates/s, server-side-apply patches/s and deletes/s from concurrent writers;
 //! 2. 200 concurrent watches: writes/s while they are open, and the time until
 //!    every watch has received every event.
 
@@ -97,6 +97,23 @@ async fn main() {
     .await;
     println!(
         "server-side apply: {writes} in {:.2}s = {:.0} writes/s ({writers} concurrent writers)",
+        took.as_secs_f64(),
+        writes as f64 / took.as_secs_f64()
+    );
+
+    // 1c. deletes (each one runs the garbage collector)
+    let a = api.clone();
+    let took = run_writers(writers, writes, move |i| {
+        let a = a.clone();
+        async move {
+            a.delete(&format!("c-{i}"), &Default::default())
+                .await
+                .unwrap();
+        }
+    })
+    .await;
+    println!(
+        "deletes: {writes} in {:.2}s = {:.0} writes/s ({writers} concurrent writers)",
         took.as_secs_f64(),
         writes as f64 / took.as_secs_f64()
     );
