@@ -307,6 +307,7 @@ async fn renewals_failing_until_expiry_are_fatal_and_stop_writes_first() {
             ..FaultConfig::default()
         });
         let last_success = lease_writes(&sim);
+        let failures_before = marker::RENEW_FAILURES.load(Ordering::Relaxed);
         let stopped = wait_for(&mut h.holding, false, Duration::from_secs(5)).await;
         let result = timeout(Duration::from_secs(5), h.task)
             .await
@@ -322,6 +323,10 @@ async fn renewals_failing_until_expiry_are_fatal_and_stop_writes_first() {
             }
             other => panic!("expected Lost, got {other:?}"),
         }
+        assert!(
+            marker::RENEW_FAILURES.load(Ordering::Relaxed) >= failures_before + 2,
+            "failed renewals are counted"
+        );
         // The flag went down before the marker could expire for anyone else.
         let lease = get_marker(&client, "team-b").await.unwrap();
         let expiry = lease_expiry(&lease).unwrap();

@@ -46,6 +46,7 @@
 //! fencing token in the Lease API), so controller writes must stay idempotent.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
@@ -62,6 +63,11 @@ use crate::cluster::leases::LEADER_ELECTION_LEASE;
 
 /// How long a graceful release may take before we leave the lease to expire.
 const RELEASE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Failed renewals of the leader election Lease in this process (for the
+/// `dynamoctl_lease_renew_failures_total` metric). Failures before it is first held are not
+/// renewals and are not counted.
+pub static RENEW_FAILURES: AtomicU64 = AtomicU64::new(0);
 
 /// Settings of the election.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -343,9 +349,9 @@ pub async fn elect(
             () = sleep_until_opt(deadline) => None,
             () = &mut shutdown => {
                 set(false);
-                if leading.is_some() {
-                    let _ = tokio::time::timeout(RELEASE_TIMEOUT, elector.release(None)).await;
-                }
+                // Even when nothing was held yet: a create or takeover may have been in flight.
+                // The release re-reads and removes only what carries our identity.
+                let _ = tokio::time::timeout(RELEASE_TIMEOUT, elector.release(None)).await;
                 return Ok(());
             }
         };
@@ -372,6 +378,9 @@ pub async fn elect(
             }
             Some(Step::Failed(e)) => {
                 warn!(lease = %cfg.name, "leader election: {e}; retrying");
+                if leading.is_some() {
+                    RENEW_FAILURES.fetch_add(1, Ordering::Relaxed);
+                }
                 last_error = e;
                 Instant::now() + cfg.retry_period
             }

@@ -42,6 +42,7 @@
 //! to within the margin above.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
@@ -64,6 +65,11 @@ pub const HOLDER_PREFIX: &str = "namespace-restricted-operator-";
 
 /// How long a graceful release may take before we give up and leave the TTL to it.
 const RELEASE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Failed renewals of the namespace-scope marker in this process (for the
+/// `dynamoctl_lease_renew_failures_total` metric). Failures before it is first held are not
+/// renewals and are not counted.
+pub static RENEW_FAILURES: AtomicU64 = AtomicU64::new(0);
 
 /// Settings of the marker a namespace-scoped operator holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -453,9 +459,9 @@ pub async fn hold_marker(
             () = sleep_until_opt(deadline) => None,
             () = &mut shutdown => {
                 set(false);
-                if held.is_some() {
-                    let _ = tokio::time::timeout(RELEASE_TIMEOUT, marker.release(None)).await;
-                }
+                // Even when nothing was held yet: a create or takeover may have been in flight.
+                // The release re-reads and removes only what carries our identity.
+                let _ = tokio::time::timeout(RELEASE_TIMEOUT, marker.release(None)).await;
                 return Ok(());
             }
         };
@@ -499,6 +505,9 @@ pub async fn hold_marker(
             }
             Some(Step::Failed(e)) => {
                 warn!(namespace = %cfg.namespace, "namespace-scope marker: {e}; retrying");
+                if held.is_some() {
+                    RENEW_FAILURES.fetch_add(1, Ordering::Relaxed);
+                }
                 last_error = e;
                 Instant::now() + cfg.retry_period()
             }
