@@ -219,10 +219,8 @@ pub fn start(shared: Arc<Shared>, p: WatchParams) -> mpsc::Receiver<Bytes> {
                         // write per burst instead of one per event keeps hundreds of
                         // watches cheap under write load.
                         let mut batch: Vec<u8> = Vec::new();
-                        if !events.is_empty() || ev.rv > last_rv {
-                            // Give concurrent writers a moment, so bursts batch up.
-                            tokio::task::yield_now().await;
-                        }
+                        // Give concurrent writers a moment, so bursts batch up.
+                        tokio::task::yield_now().await;
                         let mut next = Some(ev);
                         let mut kind_gone = false;
                         while let Some(ev) = next.take() {
