@@ -1044,3 +1044,63 @@ async fn hybrid_installs_coexist_and_check_spots_a_double_claim() {
     );
     assert!(table.ends_with("Status check results are ×\n"), "{table}");
 }
+
+/// Before an install `check` fails (exit 1) with a hint per failure, and `check --pre` passes;
+/// CRDs that differ from this binary's fail `check`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_fails_with_hints_when_something_is_missing_or_stale() {
+    let sim = sim().await;
+    let out = run(&sim, &["check"], &[]).await;
+    assert_eq!(code(&out), 1);
+    let table = text(&out.stdout);
+    assert!(
+        table.contains("× dynamographdeployments.nvidia.com is installed\n    not found\n    hint: run `dynamoctl install`"),
+        "{table}"
+    );
+    assert!(
+        table.contains("× operator Deployment dynamo-system/dynamo-operator exists\n"),
+        "{table}"
+    );
+    let report = check_json(&run(&sim, &["check", "-o", "json"], &[]).await);
+    assert_eq!(report["success"], false);
+    let crds = &report["categories"][1];
+    assert_eq!(crds["categoryName"], "dynamo-crds");
+    assert_eq!(crds["checks"][0]["result"], "error");
+    assert!(
+        crds["checks"][0]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("dynamoctl install")
+    );
+    assert_eq!(code(&run(&sim, &["check", "--pre"], &[]).await), 0);
+
+    // A CRD someone else changed: check fails, check --pre only warns (install upgrades it).
+    ok(&run(&sim, &["install"], &[]).await);
+    let mut crd = manifests(&InstallOptions::default())[0].clone();
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["description"] = json!("edited");
+    let api: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(sim.client());
+    api.patch(
+        "dynamographdeployments.nvidia.com",
+        &kube::api::PatchParams::apply("someone-else").force(),
+        &kube::api::Patch::Apply(&crd),
+    )
+    .await
+    .unwrap();
+    let out = run(&sim, &["check"], &[]).await;
+    assert_eq!(code(&out), 1, "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("× dynamographdeployments.nvidia.com matches dynamoctl v"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(&sim, &["check", "--pre"], &[]).await;
+    assert_eq!(code(&out), 0, "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("‼ dynamographdeployments.nvidia.com is installed"));
+    // Re-running install repairs it.
+    let out = ok(&run(&sim, &["install"], &[]).await);
+    assert!(
+        out.contains("customresourcedefinition.apiextensions.k8s.io/dynamographdeployments.nvidia.com configured"),
+        "{out}"
+    );
+}

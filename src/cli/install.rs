@@ -399,10 +399,7 @@ pub async fn run_uninstall(args: UninstallArgs) -> Result<ExitCode, Error> {
         resolver,
         default_namespace: namespace.clone(),
     };
-    let crds: Vec<ObjectRef> = crate::api::crd::all()
-        .iter()
-        .map(|c| ObjectRef::of(&serde_json::to_value(c).expect("CRD serialises")))
-        .collect();
+    let crds: Vec<ObjectRef> = crate::install::crds().iter().map(ObjectRef::of).collect();
     let graphs = if args.crds {
         count_graphs(&applier).await?
     } else {
