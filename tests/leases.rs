@@ -821,13 +821,13 @@ async fn leases_command_prints_markers_and_leaders_and_agrees_with_kubectl() {
                 .collect::<Vec<_>>(),
             "{table}"
         );
-        if let Some(h) = col("HOLDER") {
-            let holders: Vec<&str> = rows.iter().map(|r| r[h]).collect();
-            assert_eq!(
-                holders,
-                ours.iter().map(|o| o.2.as_str()).collect::<Vec<_>>()
-            );
-        }
+        // kube-sim serves upstream's server-side Table for Leases: NAMESPACE NAME HOLDER AGE.
+        let h = col("HOLDER").expect("kubectl prints a HOLDER column");
+        let holders: Vec<&str> = rows.iter().map(|r| r[h]).collect();
+        assert_eq!(
+            holders,
+            ours.iter().map(|o| o.2.as_str()).collect::<Vec<_>>()
+        );
         let jsonpath = run_kubectl(
             &kubectl,
             &sim,
