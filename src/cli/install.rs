@@ -147,19 +147,21 @@ pub async fn run_install(args: InstallArgs) -> Result<ExitCode, Error> {
         dry_run: false,
     };
 
-    // Everything that can refuse the install is read before the first write.
+    // Everything that can refuse the install is read before the first write. A namespace
+    // admin may not read Namespaces or CRDs (both cluster-scoped): a 403 there means
+    // "unknown", and --skip-crds asks discovery, which every user may read.
     let ns_ref = namespace_ref(&opts.namespace);
-    let live_ns = applier.get(&ns_ref).await?;
+    let (live_ns, ns_known) = match applier.get(&ns_ref).await {
+        Ok(live) => (live, true),
+        Err(ClusterError::Rejected { code: 403, .. }) => (None, false),
+        Err(e) => return Err(e.into()),
+    };
     let mut live_crds = Vec::new();
-    for crd in &crds {
-        live_crds.push(applier.get(&ObjectRef::of(crd)).await?);
-    }
     if args.skip_crds {
         let missing: Vec<String> = crds
             .iter()
-            .zip(&live_crds)
-            .filter(|(_, l)| l.is_none())
-            .map(|(c, _)| ObjectRef::of(c).name)
+            .filter(|c| !served(&applier, c))
+            .map(|c| ObjectRef::of(c).name)
             .collect();
         if !missing.is_empty() {
             return Err(Error::Usage(format!(
@@ -168,12 +170,16 @@ pub async fn run_install(args: InstallArgs) -> Result<ExitCode, Error> {
                 missing.join(", ")
             )));
         }
-        if live_ns.is_none() {
+        if ns_known && live_ns.is_none() {
             return Err(Error::Usage(format!(
                 "--skip-crds: namespace {} does not exist; ask a cluster admin to create it \
                  (`kubectl create namespace {}`)",
                 opts.namespace, opts.namespace
             )));
+        }
+    } else {
+        for crd in &crds {
+            live_crds.push(applier.get(&ObjectRef::of(crd)).await.map_err(crd_error)?);
         }
     }
 
@@ -192,7 +198,7 @@ pub async fn run_install(args: InstallArgs) -> Result<ExitCode, Error> {
         }
     }
 
-    if opts.namespace_scoped && live_ns.is_none() {
+    if opts.namespace_scoped && ns_known && live_ns.is_none() {
         // Like `helm install --create-namespace`: a plain namespace, not labelled as ours, so
         // uninstall keeps it. (A namespace-scoped install otherwise writes nothing
         // cluster-scoped besides the CRDs.)
@@ -205,7 +211,7 @@ pub async fn run_install(args: InstallArgs) -> Result<ExitCode, Error> {
         let live = if doc["kind"] == "Namespace" {
             // A namespace that exists and is not ours is used, never adopted: uninstall
             // deletes only a namespace install created.
-            if live_ns.as_ref().is_some_and(|l| !is_ours(l)) {
+            if !ns_known || live_ns.as_ref().is_some_and(|l| !is_ours(l)) {
                 continue;
             }
             live_ns.clone()
@@ -219,6 +225,18 @@ pub async fn run_install(args: InstallArgs) -> Result<ExitCode, Error> {
         return wait_available(&applier, &opts, args.timeout).await;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether the cluster serves the kind a CRD defines (discovery: readable by every user).
+fn served(applier: &Applier, crd: &Value) -> bool {
+    let s = |p: &str| crd.pointer(p).and_then(Value::as_str).unwrap_or_default();
+    let probe = ObjectRef {
+        api_version: format!("{}/{}", s("/spec/group"), s("/spec/versions/0/name")),
+        kind: s("/spec/names/kind").to_string(),
+        namespace: None,
+        name: String::new(),
+    };
+    applier.resolver.resolve(&probe).is_some()
 }
 
 /// Applies `doc` unless `live` is up to date.
@@ -444,7 +462,7 @@ pub async fn run_uninstall(args: UninstallArgs) -> Result<ExitCode, Error> {
     // The cluster-wide binding is this install's only when it binds this namespace's
     // ServiceAccount; another namespace's cluster-wide install is left alone.
     let crb = rbac("ClusterRoleBinding", None);
-    let binds_us = applier.get(&crb).await?.is_some_and(|b| {
+    let binds_us = readable(applier.get(&crb).await)?.is_some_and(|b| {
         b["subjects"].as_array().is_some_and(|s| {
             s.iter()
                 .any(|s| s["namespace"] == namespace.as_str() && s["name"] == SERVICE_ACCOUNT_NAME)
@@ -456,7 +474,7 @@ pub async fn run_uninstall(args: UninstallArgs) -> Result<ExitCode, Error> {
     }
     order.push(namespaced("v1", "ServiceAccount", SERVICE_ACCOUNT_NAME));
     let ns_ref = namespace_ref(&namespace);
-    if applier.get(&ns_ref).await?.is_some_and(|l| is_ours(&l)) {
+    if readable(applier.get(&ns_ref).await)?.is_some_and(|l| is_ours(&l)) {
         if args.crds || count_graphs_in(&applier, &namespace).await? == 0 {
             order.push(ns_ref);
         } else {
@@ -477,6 +495,14 @@ pub async fn run_uninstall(args: UninstallArgs) -> Result<ExitCode, Error> {
         println!("{} deleted", display_name(&doc));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A cluster-scoped read a namespace admin may not make: forbidden means "not ours to touch".
+fn readable(got: Result<Option<Value>, ClusterError>) -> Result<Option<Value>, ClusterError> {
+    match got {
+        Err(ClusterError::Rejected { code: 403, .. }) => Ok(None),
+        other => other,
+    }
 }
 
 async fn count_graphs(applier: &Applier) -> Result<usize, Error> {
