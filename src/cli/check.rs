@@ -37,6 +37,7 @@ pub enum CheckFormat {
 
 /// Arguments of `dynamoctl check`.
 #[derive(Debug, Args)]
+#[command(mut_arg("namespace", |a| a.help(super::install::NAMESPACE_HELP)))]
 pub struct CheckArgs {
     /// Connection flags; `-n` is the operator's namespace (default dynamo-system).
     #[command(flatten)]

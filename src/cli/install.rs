@@ -21,8 +21,12 @@ use crate::install::{
 /// The namespace when `-n` is not given.
 pub const DEFAULT_NAMESPACE: &str = "dynamo-system";
 
+/// `-n` of install, uninstall and check: the operator's namespace.
+pub const NAMESPACE_HELP: &str = "The operator's namespace [default: dynamo-system]";
+
 /// Arguments of `dynamoctl install`.
 #[derive(Debug, Args)]
+#[command(mut_arg("namespace", |a| a.help(NAMESPACE_HELP)))]
 pub struct InstallArgs {
     /// Connection flags; `-n` is the operator's namespace (default dynamo-system).
     #[command(flatten)]
@@ -92,6 +96,7 @@ impl InstallArgs {
 
 /// Arguments of `dynamoctl uninstall`.
 #[derive(Debug, Args)]
+#[command(mut_arg("namespace", |a| a.help(NAMESPACE_HELP)))]
 pub struct UninstallArgs {
     /// Connection flags; `-n` is the operator's namespace (default dynamo-system).
     #[command(flatten)]
