@@ -9,7 +9,9 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::cluster_args::{ClusterArgs, parse_duration};
 use crate::cluster::connect;
+use crate::controller::marker;
 use crate::controller::metrics::Metrics;
+use crate::controller::operator::{Election, OperatorConfig, run_operator};
 use crate::controller::run::{self as controller, Config};
 use crate::controller::server::Health;
 use crate::error::Error;
@@ -50,15 +52,26 @@ pub struct ControllerArgs {
     /// Version recorded in the marker's holderIdentity.
     #[arg(long, default_value = env!("CARGO_PKG_VERSION"))]
     pub operator_version: String,
-    /// Elect a leader among replicas; only the leader reconciles.
-    #[arg(long)]
+    /// Elect a leader among replicas; only the leader reconciles. On by default, so a second
+    /// replica (or a rollout's surge pod) is safe; `--leader-elect=false` turns it off.
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub leader_elect: bool,
     /// Name of the leader-election Lease.
     #[arg(long, default_value = crate::cluster::leases::LEADER_ELECTION_LEASE)]
     pub leader_election_id: String,
-    /// Namespace of the leader-election Lease (default: the restricted namespace, else kube-system).
+    /// Namespace of the leader-election Lease (default: the restricted namespace, else
+    /// $POD_NAMESPACE, else kube-system).
     #[arg(long)]
     pub leader_election_namespace: Option<String>,
+    /// How long a leader's claim lasts without renewal (client-go's LeaseDuration).
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    pub leader_election_lease_duration: Duration,
+    /// How long a leader keeps leading without a successful renewal (RenewDeadline).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub leader_election_renew_deadline: Duration,
+    /// How often the leader renews and standbys look (RetryPeriod).
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub leader_election_retry_period: Duration,
     /// Address of /healthz and /readyz.
     #[arg(long, default_value = ":8081", value_parser = parse_addr)]
     pub health_probe_bind_address: SocketAddr,
@@ -97,15 +110,40 @@ pub async fn run(cmd: RunCommand) -> Result<ExitCode, Error> {
         Some(ns) => format!("namespace={ns}"),
         None => "cluster-wide".to_string(),
     };
-    let (client, _, server) =
-        connect(&args.cluster.options(&format!("controller; {scope}"))).await?;
-    let cfg = Config {
-        restricted_namespace: args.restricted_namespace.clone(),
-        instance: instance_name(),
-        health_addr: args.health_probe_bind_address,
-        metrics_addr: args.metrics_bind_address,
-        resync: args.resync,
-        render: RenderOptions::default(),
+    let pod = std::env::var("POD_NAME").unwrap_or_else(|_| "dynamoctl".to_string());
+    let instance = marker::instance_id(&pod);
+    // The instance in the user agent tells replicas apart in the API server's audit log.
+    let (client, _, server) = connect(
+        &args
+            .cluster
+            .options(&format!("controller; {scope}; {instance}")),
+    )
+    .await?;
+    let election_namespace = args
+        .leader_election_namespace
+        .clone()
+        .or_else(|| args.restricted_namespace.clone())
+        .or_else(|| std::env::var("POD_NAMESPACE").ok())
+        .unwrap_or_else(|| "kube-system".to_string());
+    let cfg = OperatorConfig {
+        controllers: Config {
+            restricted_namespace: args.restricted_namespace.clone(),
+            instance,
+            health_addr: args.health_probe_bind_address,
+            metrics_addr: args.metrics_bind_address,
+            resync: args.resync,
+            render: RenderOptions::default(),
+        },
+        operator_version: args.operator_version.clone(),
+        lease_duration: args.namespace_scope_lease_duration,
+        lease_renew_interval: args.namespace_scope_lease_renew_interval,
+        election: args.leader_elect.then(|| Election {
+            id: args.leader_election_id.clone(),
+            namespace: election_namespace,
+            lease_duration: args.leader_election_lease_duration,
+            renew_deadline: args.leader_election_renew_deadline,
+            retry_period: args.leader_election_retry_period,
+        }),
     };
     let health = Arc::new(Health::default());
     let metrics = Arc::new(Metrics::default());
@@ -113,24 +151,12 @@ pub async fn run(cmd: RunCommand) -> Result<ExitCode, Error> {
         eprintln!("error: {e}");
         Ok(ExitCode::from(3))
     };
-    if let Err(e) = controller::serve_endpoints(&cfg, health.clone(), metrics.clone()).await {
+    if let Err(e) =
+        controller::serve_endpoints(&cfg.controllers, health.clone(), metrics.clone()).await
+    {
         return fail(e);
     }
-    let hooks = controller::Hooks {
-        health,
-        metrics,
-        may_write: Box::new(|_| true),
-    };
-    let result = controller::run(
-        client,
-        &server,
-        cfg,
-        hooks,
-        futures::stream::pending(),
-        shutdown_signal(),
-    )
-    .await;
-    match result {
+    match run_operator(client, &server, cfg, health, metrics, shutdown_signal()).await {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => fail(e),
     }
@@ -150,27 +176,6 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
-}
-
-/// The pod name (from `POD_NAME` or the hostname) plus a random suffix, so two processes of
-/// one pod name never share an identity.
-fn instance_name() -> String {
-    let base = std::env::var("POD_NAME")
-        .ok()
-        .or_else(|| {
-            std::fs::read_to_string("/etc/hostname")
-                .ok()
-                .map(|h| h.trim().to_string())
-        })
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "dynamoctl".to_string());
-    let mut bytes = [0u8; 4];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
-        .expect("system randomness");
-    format!(
-        "{base}-{}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    )
 }
 
 fn init_logging(format: LogFormat) {

@@ -20,8 +20,6 @@ pub struct Metrics {
     pub managed_graphs: AtomicU64,
     /// Namespaces the cluster-wide operator currently leaves to a namespace-scoped operator.
     pub excluded_namespaces: AtomicU64,
-    /// Marker Lease renewals that failed.
-    pub lease_renew_failures: AtomicU64,
     /// Writes (apply, delete, status) sent to the API server.
     pub writes: std::sync::Arc<AtomicU64>,
     durations: Mutex<Histogram>,
@@ -125,9 +123,10 @@ impl Metrics {
             ),
             (
                 "dynamoctl_lease_renew_failures_total",
-                "Failed renewals of the namespace-scope marker.",
+                "Failed renewals of the namespace-scope marker and the leader Lease.",
                 "counter",
-                get(&self.lease_renew_failures),
+                super::marker::RENEW_FAILURES.load(Ordering::Relaxed)
+                    + super::leader::RENEW_FAILURES.load(Ordering::Relaxed),
             ),
             (
                 "dynamoctl_writes_total",

@@ -30,7 +30,7 @@ use crate::render::RenderOptions;
 
 /// Reconciles in flight per controller: enough to keep the API server busy, few enough that
 /// a burst of thousands of graphs does not hold thousands of rendered graphs in memory.
-const CONCURRENCY: u16 = 16;
+const CONCURRENCY: u16 = 64;
 
 /// How the operator runs.
 #[derive(Clone, Debug)]
@@ -204,7 +204,12 @@ pub async fn run(
     // Owned children only trigger reconciles: metadata-only watches keep their specs out of
     // memory (the reconcile reads what it needs).
     type Meta<K> = Api<PartialObjectMeta<K>>;
-    let owned = |c: &Client| -> (Meta<Deployment>, Meta<Service>, Meta<Ingress>, Meta<DynamoComponentDeployment>) {
+    let owned = |c: &Client| -> (
+        Meta<Deployment>,
+        Meta<Service>,
+        Meta<Ingress>,
+        Meta<DynamoComponentDeployment>,
+    ) {
         match &cfg.restricted_namespace {
             Some(ns) => (
                 Api::namespaced(c.clone(), ns),
@@ -212,7 +217,12 @@ pub async fn run(
                 Api::namespaced(c.clone(), ns),
                 Api::namespaced(c.clone(), ns),
             ),
-            None => (Api::all(c.clone()), Api::all(c.clone()), Api::all(c.clone()), Api::all(c.clone())),
+            None => (
+                Api::all(c.clone()),
+                Api::all(c.clone()),
+                Api::all(c.clone()),
+                Api::all(c.clone()),
+            ),
         }
     };
     let (deployments, services, ingresses, component_meta) = owned(&client);
