@@ -846,3 +846,71 @@ async fn leases_command_prints_markers_and_leaders_and_agrees_with_kubectl() {
     })
     .await
 }
+
+#[tokio::test]
+async fn racing_candidates_get_exactly_one_holder() {
+    bounded(async {
+        let sim = Simulator::start(Options::default()).await;
+        let client = sim.client();
+        namespace(&client, "team-b").await;
+        // An expired marker left by a dead operator: two standbys race to take it over.
+        lease(
+            &client,
+            "team-b",
+            MARKER,
+            "namespace-restricted-operator-v1.0.0",
+            "2026-01-01T00:00:00.000000Z",
+            30,
+        )
+        .await;
+        let b = hold(&client, marker_cfg("team-b", "op-1-bbbb", true));
+        let c = hold(&client, marker_cfg("team-b", "op-2-cccc", true));
+        // Three candidates for a leader Lease that does not exist yet race to create it.
+        let electors: Vec<_> = ["op-x", "op-y", "op-z"]
+            .into_iter()
+            .map(|id| elect(client.clone(), leader_cfg(id)))
+            .collect();
+        let logs: Vec<_> = electors
+            .iter()
+            .map(|(rx, _, _)| record(rx.clone()))
+            .collect();
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+
+        let holding = [*b.holding.borrow(), *c.holding.borrow()];
+        assert_eq!(holding.iter().filter(|h| **h).count(), 1, "{holding:?}");
+        let winner = if holding[0] { "op-1-bbbb" } else { "op-2-cccc" };
+        let marker = get_marker(&client, "team-b").await.unwrap();
+        assert_eq!(lease_instance(&marker), Some(winner));
+        assert_eq!(marker.spec.unwrap().lease_transitions, Some(1));
+
+        let leaders: Vec<bool> = electors.iter().map(|(rx, _, _)| *rx.borrow()).collect();
+        assert_eq!(leaders.iter().filter(|l| **l).count(), 1, "{leaders:?}");
+        // Nobody else was ever leader, not even briefly.
+        for (log, is_leader) in logs.iter().zip(&leaders) {
+            let ever = log.lock().unwrap().iter().any(|(_, v)| *v);
+            assert_eq!(ever, *is_leader);
+        }
+        let holder = Api::<Lease>::namespaced(client.clone(), "kube-system")
+            .get("dynamo.nvidia.com")
+            .await
+            .unwrap()
+            .spec
+            .unwrap()
+            .holder_identity
+            .unwrap();
+        let i = leaders.iter().position(|l| *l).unwrap();
+        assert_eq!(holder, ["op-x", "op-y", "op-z"][i]);
+
+        b.shutdown().await.unwrap();
+        c.shutdown().await.unwrap();
+        for (_, stop, task) in electors {
+            let _ = stop.send(());
+            timeout(Duration::from_secs(5), task)
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+        }
+    })
+    .await
+}
