@@ -182,7 +182,7 @@ _dynamoctl() {
             return 0
             ;;
         dynamoctl__subcmd__check)
-            opts="-n -o -h -V --kubeconfig --context --namespace --request-timeout --pre --output --help --version"
+            opts="-o -n -h -V --kubeconfig --context --request-timeout --pre --output --namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -196,14 +196,6 @@ _dynamoctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --namespace)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -214,6 +206,14 @@ _dynamoctl() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -506,7 +506,7 @@ _dynamoctl() {
             return 0
             ;;
         dynamoctl__subcmd__install)
-            opts="-n -o -h -V --kubeconfig --context --namespace --request-timeout --namespace-scoped --image --operator-version --lease-duration --lease-renew-interval --replicas --skip-crds --dry-run --output --wait --timeout --help --version"
+            opts="-o -n -h -V --kubeconfig --context --request-timeout --namespace-scoped --image --operator-version --lease-duration --lease-renew-interval --replicas --skip-crds --dry-run --output --wait --timeout --namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -517,14 +517,6 @@ _dynamoctl() {
                     return 0
                     ;;
                 --context)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --namespace)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -561,6 +553,14 @@ _dynamoctl() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -832,7 +832,7 @@ _dynamoctl() {
             return 0
             ;;
         dynamoctl__subcmd__uninstall)
-            opts="-n -h -V --kubeconfig --context --namespace --request-timeout --crds --force --help --version"
+            opts="-n -h -V --kubeconfig --context --request-timeout --crds --force --namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -846,15 +846,15 @@ _dynamoctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -n)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

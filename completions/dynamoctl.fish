@@ -98,7 +98,6 @@ complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand leases" -s h -l help
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand leases" -s V -l version -d 'Print version'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l context -d 'The kubeconfig context to use' -r
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l image -d 'The operator image, REPO[:TAG] (default: this version\'s published image)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l operator-version -d 'Version the operator reports in its marker (default: the image\'s tag)' -r
@@ -108,6 +107,7 @@ complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l replicas
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -s o -l output -d 'Output format of --dry-run' -r -f -a "yaml\t'Multi-document YAML'
 json\t'A JSON `v1/List`'"
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l timeout -d 'How long --wait waits' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -s n -l namespace -d 'The operator\'s namespace [default: dynamo-system]' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l namespace-scoped -d 'Manage only the operator\'s namespace: a Role instead of a ClusterRole, and the namespace-scope marker Lease so a cluster-wide operator leaves the namespace alone'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l skip-crds -d 'Do not install or upgrade the CRDs (they must exist): lets a namespace admin install'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l dry-run -d 'Print the objects instead of applying them; contacts no cluster'
@@ -116,18 +116,18 @@ complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -s h -l hel
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -s V -l version -d 'Print version'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand uninstall" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand uninstall" -l context -d 'The kubeconfig context to use' -r
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand uninstall" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand uninstall" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand uninstall" -s n -l namespace -d 'The operator\'s namespace [default: dynamo-system]' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand uninstall" -l crds -d 'Also delete the CRDs, and with them every graph in the cluster'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand uninstall" -l force -d 'With --crds: delete them even while graphs exist'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand uninstall" -s h -l help -d 'Print help'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand uninstall" -s V -l version -d 'Print version'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -l context -d 'The kubeconfig context to use' -r
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -s o -l output -d 'Output format' -r -f -a "table\t'Grouped lines for people'
 json\t'linkerd\'s JSON: `{success, categories: [{categoryName, checks: [...]}]}`'"
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -s n -l namespace -d 'The operator\'s namespace [default: dynamo-system]' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -l pre -d 'Before an install: check that `dynamoctl install` can proceed'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -s V -l version -d 'Print version'
