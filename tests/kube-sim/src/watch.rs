@@ -219,8 +219,13 @@ pub fn start(shared: Arc<Shared>, p: WatchParams) -> mpsc::Receiver<Bytes> {
                         // write per burst instead of one per event keeps hundreds of
                         // watches cheap under write load.
                         let mut batch: Vec<u8> = Vec::new();
-                        // Give concurrent writers a moment, so bursts batch up.
-                        tokio::task::yield_now().await;
+                        // Under a burst (more already queued), wait a moment so the
+                        // burst goes out as one chunk; a lone event goes at once.
+                        if events.is_empty() {
+                            tokio::task::yield_now().await;
+                        } else {
+                            tokio::time::sleep(Duration::from_millis(2)).await;
+                        }
                         let mut next = Some(ev);
                         let mut kind_gone = false;
                         while let Some(ev) = next.take() {
