@@ -666,7 +666,7 @@ _dynamoctl() {
             return 0
             ;;
         dynamoctl__subcmd__run__subcmd__controller)
-            opts="-n -h -V --kubeconfig --context --namespace --request-timeout --restricted-namespace --namespace-scope-lease-duration --namespace-scope-lease-renew-interval --operator-version --leader-elect --leader-election-id --leader-election-namespace --health-probe-bind-address --metrics-bind-address --log-format --resync --help --version"
+            opts="-n -h -V --kubeconfig --context --namespace --request-timeout --restricted-namespace --namespace-scope-lease-duration --namespace-scope-lease-renew-interval --operator-version --leader-elect --leader-election-id --leader-election-namespace --leader-election-lease-duration --leader-election-renew-deadline --leader-election-retry-period --health-probe-bind-address --metrics-bind-address --log-format --resync --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -708,11 +708,27 @@ _dynamoctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --leader-elect)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
                 --leader-election-id)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --leader-election-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --leader-election-lease-duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --leader-election-renew-deadline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --leader-election-retry-period)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

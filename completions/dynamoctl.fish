@@ -143,14 +143,18 @@ complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l namespace-scope-lease-duration -d 'How long the namespace-scope marker stays valid without renewal' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l namespace-scope-lease-renew-interval -d 'How often the marker is renewed' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l operator-version -d 'Version recorded in the marker\'s holderIdentity' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l leader-elect -d 'Elect a leader among replicas; only the leader reconciles. On by default, so a second replica (or a rollout\'s surge pod) is safe; `--leader-elect=false` turns it off' -r -f -a "true\t''
+false\t''"
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l leader-election-id -d 'Name of the leader-election Lease' -r
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l leader-election-namespace -d 'Namespace of the leader-election Lease (default: the restricted namespace, else kube-system)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l leader-election-namespace -d 'Namespace of the leader-election Lease (default: the restricted namespace, else $POD_NAMESPACE, else kube-system)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l leader-election-lease-duration -d 'How long a leader\'s claim lasts without renewal (client-go\'s LeaseDuration)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l leader-election-renew-deadline -d 'How long a leader keeps leading without a successful renewal (RenewDeadline)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l leader-election-retry-period -d 'How often the leader renews and standbys look (RetryPeriod)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l health-probe-bind-address -d 'Address of /healthz and /readyz' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l metrics-bind-address -d 'Address of /metrics' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l log-format -d 'Log format' -r -f -a "text\t'Human-readable lines'
 json\t'One JSON object per line, for log collectors'"
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l resync -d 'Reconcile everything again after this long without a change' -r
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l leader-elect -d 'Elect a leader among replicas; only the leader reconciles'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -s V -l version -d 'Print version'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from help" -f -a "controller" -d 'The operator: reconciles DynamoGraphDeployments and DynamoComponentDeployments'

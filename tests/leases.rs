@@ -914,3 +914,52 @@ async fn racing_candidates_get_exactly_one_holder() {
     })
     .await
 }
+
+#[tokio::test]
+async fn exclusions_survive_cut_and_expired_watches() {
+    bounded(async {
+        let sim = Simulator::start(Options::default()).await;
+        let client = sim.client();
+        namespace(&client, "team-b").await;
+        let ex = Exclusions::new();
+        let mut rx = ex.subscribe();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let watcher = tokio::spawn(exclusion::run(client.clone(), ex.clone(), async {
+            let _ = stopped.await;
+        }));
+        let mut m = hold(&client, marker_cfg("team-b", "op-0-aaaa", true));
+        wait_for(&mut m.holding, true, Duration::from_secs(5)).await;
+        assert_eq!(
+            next_transition(&mut rx, Duration::from_secs(2)).await,
+            Transition::Excluded("team-b".into())
+        );
+
+        // Watches cut every 300 ms and re-watches answered 410: the watcher relists, and a live
+        // marker never flaps.
+        sim.set_faults(FaultConfig {
+            watch_cut_after: Some(Duration::from_millis(300)),
+            expire_watches: true,
+            ..FaultConfig::default()
+        });
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert!(ex.is_excluded("team-b"));
+        assert!(
+            matches!(rx.try_recv(), Err(broadcast::error::TryRecvError::Empty)),
+            "no transition while the marker is live"
+        );
+
+        // Deleted while watches keep failing: noticed on a relist.
+        m.shutdown().await.unwrap();
+        assert_eq!(
+            next_transition(&mut rx, Duration::from_secs(10)).await,
+            Transition::Resumed("team-b".into())
+        );
+        assert!(!ex.is_excluded("team-b"));
+        let _ = stop.send(());
+        timeout(Duration::from_secs(5), watcher)
+            .await
+            .unwrap()
+            .unwrap();
+    })
+    .await
+}
