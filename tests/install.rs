@@ -94,6 +94,37 @@ async fn run_helm(helm: &Path, dir: &Path, sim: Option<&Simulator>, args: &[&str
         .expect("helm starts")
 }
 
+fn kubectl() -> Option<PathBuf> {
+    let path = std::env::var_os("KUBECTL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".tools/bin/kubectl"));
+    if path.is_file() {
+        return Some(path);
+    }
+    let msg = format!(
+        "kubectl not found at {} (set KUBECTL or run scripts/install-k8s-tools.sh)",
+        path.display()
+    );
+    if std::env::var("CI").is_ok_and(|v| !v.is_empty()) {
+        panic!("CI is set and {msg}");
+    }
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {msg}");
+    None
+}
+
+/// Runs kubectl against `sim`, bounded in time.
+async fn run_tool(bin: &Path, sim: &Simulator, args: &[&str]) -> Output {
+    let mut cmd = tokio::process::Command::new(bin);
+    cmd.args(args)
+        .env("KUBECONFIG", sim.kubeconfig_path())
+        .kill_on_drop(true);
+    tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .expect("tool finished within 60s")
+        .expect("tool starts")
+}
+
 fn ok(out: &Output) -> String {
     assert_eq!(code(out), 0, "stderr: {}", text(&out.stderr));
     text(&out.stdout)
@@ -989,12 +1020,106 @@ async fn hybrid_installs_coexist_and_check_spots_a_double_claim() {
         &[],
     )
     .await);
+    // Both operators, as their Deployments run them (the simulator runs no containers).
+    let mut operators = Vec::new();
     for ns in ["dynamo-system", "test-namespace"] {
-        let out = run(&sim, &["check", "-n", ns, "-o", "json"], &[]).await;
-        let report = check_json(&out);
-        assert_eq!(code(&out), 0, "{report:#}");
+        let d = sim
+            .object("apps", "deployments", ns, "dynamo-operator")
+            .unwrap();
+        let port = free_port();
+        operators.push(start_operator(&sim, &d, port));
+        wait_for(
+            Duration::from_secs(30),
+            "the operator's /readyz",
+            async || ready(port).await,
+        )
+        .await;
+    }
+    wait_for(
+        Duration::from_secs(30),
+        "the namespace-scope marker",
+        async || {
+            sim.object(
+                "coordination.k8s.io",
+                "leases",
+                "test-namespace",
+                "dynamo-operator-namespace-scope",
+            )
+            .is_some()
+        },
+    )
+    .await;
+    // The seed's observability commands see it.
+    if let Some(kubectl) = kubectl() {
+        let out = ok(&run_tool(
+            &kubectl,
+            &sim,
+            &[
+                "get",
+                "lease",
+                "-A",
+                "--field-selector",
+                "metadata.name=dynamo-operator-namespace-scope",
+                "-o",
+                "name",
+            ],
+        )
+        .await);
+        assert_eq!(
+            out,
+            "lease.coordination.k8s.io/dynamo-operator-namespace-scope\n"
+        );
+        let out = ok(&run_tool(
+            &kubectl,
+            &sim,
+            &[
+                "get",
+                "lease",
+                "-n",
+                "test-namespace",
+                "dynamo-operator-namespace-scope",
+                "-o",
+                "jsonpath={.spec.holderIdentity}",
+            ],
+        )
+        .await);
+        assert_eq!(out, "namespace-restricted-operator-v2.0.0-beta");
+    }
+    let out = ok(&run(&sim, &["leases", "-A"], &[]).await);
+    assert!(out.contains("test-namespace"), "{out}");
+    // Graphs on both sides; every check passes from either namespace.
+    ok(&run(
+        &sim,
+        &["apply", "-n", "default", "examples/mocker-agg.yaml"],
+        &[],
+    )
+    .await);
+    ok(&run(
+        &sim,
+        &["apply", "-n", "test-namespace", "examples/mocker-agg.yaml"],
+        &[],
+    )
+    .await);
+    for ns in ["dynamo-system", "test-namespace"] {
+        let mut report = Value::Null;
+        wait_for(Duration::from_secs(30), "check to pass", async || {
+            let out = run(&sim, &["check", "-n", ns, "-o", "json"], &[]).await;
+            report = check_json(&out);
+            code(&out) == 0
+        })
+        .await;
+        // The scoped operator runs another version: a warning, not a failure.
+        let expected = usize::from(ns == "test-namespace");
+        let left = not_ok(&report);
+        assert_eq!(left.len(), expected, "{ns}: {left:?}");
+        assert!(
+            left.iter()
+                .all(|c| c.contains("\"result\":\"warning\"") && c.contains("v2.0.0-beta")),
+            "{left:?}"
+        );
     }
     // Uninstalling the scoped operator leaves the cluster-wide one untouched.
+    drop(operators.pop());
     ok(&run(&sim, &["uninstall", "-n", "test-namespace"], &[]).await);
     assert!(
         sim.object(

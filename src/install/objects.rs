@@ -63,7 +63,7 @@ pub fn operator_args(opts: &InstallOptions) -> Vec<String> {
     args.extend([
         format!("--operator-version={}", opts.operator_version),
         // Always on: during a rollout old and new pods overlap, and only one may write.
-        "--leader-elect".to_string(),
+        "--leader-elect=true".to_string(),
         format!("--leader-election-namespace={}", opts.namespace),
         format!("--health-probe-bind-address=:{HEALTH_PORT}"),
         format!("--metrics-bind-address=:{METRICS_PORT}"),
@@ -247,7 +247,7 @@ mod tests {
                 "run",
                 "controller",
                 format!("--operator-version=v{}", env!("CARGO_PKG_VERSION")),
-                "--leader-elect",
+                "--leader-elect=true",
                 "--leader-election-namespace=dynamo-system",
                 "--health-probe-bind-address=:8081",
                 "--metrics-bind-address=:8080",
