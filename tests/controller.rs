@@ -244,3 +244,336 @@ async fn invalid_graph_fails_validation_without_retry_loop() {
     controller.kill().await.ok();
     sim.stop().await;
 }
+
+/// Short Lease timings so mode tests run in seconds: marker 3 s / 1 s, election 3 s / 2 s / 0.5 s.
+const FAST_LEASES: [&str; 10] = [
+    "--namespace-scope-lease-duration",
+    "3s",
+    "--namespace-scope-lease-renew-interval",
+    "1s",
+    "--leader-election-lease-duration",
+    "3s",
+    "--leader-election-renew-deadline",
+    "2s",
+    "--leader-election-retry-period",
+    "500ms",
+];
+
+/// Starts a controller process named `pod` (its instance id starts with it).
+fn spawn_controller(sim: &Simulator, pod: &str, extra: &[&str]) -> Child {
+    let addr = format!("127.0.0.1:{}", free_port());
+    Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
+        .args(["run", "controller", "--kubeconfig"])
+        .arg(sim.kubeconfig_path())
+        .args([
+            "--health-probe-bind-address",
+            &addr,
+            "--metrics-bind-address",
+            &addr,
+            "--resync",
+            "2s",
+        ])
+        .args(FAST_LEASES)
+        .args(extra)
+        .env("POD_NAME", pod)
+        .env(
+            "RUST_LOG",
+            std::env::var("CONTROLLER_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .kill_on_drop(true)
+        .spawn()
+        .expect("controller starts")
+}
+
+/// Writes (not Lease renewals) by processes whose user agent contains `who`, in `namespace`.
+fn writes_by(sim: &Simulator, who: &str, namespace: Option<&str>) -> Vec<kube_sim::AuditRecord> {
+    sim.audit_writes()
+        .into_iter()
+        .filter(|w| w.user_agent.contains(who) && w.resource != "leases")
+        .filter(|w| namespace.is_none_or(|ns| w.namespace == ns))
+        .collect()
+}
+
+fn ts(record: &kube_sim::AuditRecord) -> k8s_openapi::jiff::Timestamp {
+    record.ts.parse().unwrap()
+}
+
+fn marker(sim: &Simulator, ns: &str) -> Option<Value> {
+    sim.object(
+        "coordination.k8s.io",
+        "leases",
+        ns,
+        "dynamo-operator-namespace-scope",
+    )
+}
+
+async fn apply_graph(sim: &Simulator, ns: &str, name: &str, replicas: u32) {
+    let graph = format!(
+        "apiVersion: nvidia.com/v1alpha1\nkind: DynamoGraphDeployment\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  services:\n    Frontend:\n      componentType: frontend\n      replicas: {replicas}\n      extraPodSpec:\n        mainContainer:\n          image: example.com/dynamo:1\n"
+    );
+    let file = temp_file(&format!("{ns}-{name}-{replicas}"), &graph);
+    let out = run(sim, &["apply", file.to_str().unwrap()], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+fn frontend_replicas(sim: &Simulator, ns: &str, name: &str) -> Option<Value> {
+    sim.object("apps", "deployments", ns, &format!("{name}-frontend"))
+        .map(|d| d["spec"]["replicas"].clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hybrid_mode_hands_a_namespace_back_and_forth() {
+    let sim = with_crds(true).await;
+    let ns_file = temp_file(
+        "team-b-ns",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-b\n",
+    );
+    assert_eq!(
+        run(&sim, &["apply", ns_file.to_str().unwrap()], &[])
+            .await
+            .status
+            .code(),
+        Some(0)
+    );
+    let limit = Duration::from_secs(30);
+    let mut wide = spawn_controller(&sim, "wide", &[]);
+    let mut scoped = spawn_controller(
+        &sim,
+        "scoped",
+        &[
+            "--restricted-namespace",
+            "team-b",
+            "--operator-version",
+            "v2.0.0-beta",
+        ],
+    );
+    eventually(limit, "the marker", || marker(&sim, "team-b").is_some()).await;
+    let holder = marker(&sim, "team-b").unwrap()["spec"]["holderIdentity"].clone();
+    assert_eq!(holder, "namespace-restricted-operator-v2.0.0-beta");
+    assert!(
+        marker(&sim, "team-b").unwrap()["spec"]["renewTime"].is_string(),
+        "renewTime from the first write"
+    );
+
+    apply_graph(&sim, "team-b", "g", 1).await;
+    apply_graph(&sim, "default", "g", 1).await;
+    eventually(limit, "both graphs Ready", || {
+        graph_ready(&sim, "team-b", "g") && graph_ready(&sim, "default", "g")
+    })
+    .await;
+    assert!(
+        writes_by(&sim, "cluster-wide", Some("team-b")).is_empty(),
+        "the cluster-wide operator wrote into team-b"
+    );
+    assert!(!writes_by(&sim, "namespace=team-b", Some("team-b")).is_empty());
+    assert!(!writes_by(&sim, "cluster-wide", Some("default")).is_empty());
+
+    // kill -9: the marker lapses on its own; the cluster-wide operator resumes at expiry.
+    scoped.start_kill().unwrap();
+    scoped.wait().await.unwrap();
+    let renewed: k8s_openapi::jiff::Timestamp =
+        marker(&sim, "team-b").unwrap()["spec"]["renewTime"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+    let expiry = renewed
+        .checked_add(k8s_openapi::jiff::SignedDuration::from_secs(3))
+        .unwrap();
+    sim.clear_audit();
+    apply_graph(&sim, "team-b", "g", 2).await;
+    eventually(
+        limit,
+        "the cluster-wide operator to take team-b over",
+        || frontend_replicas(&sim, "team-b", "g") == Some(2.into()),
+    )
+    .await;
+    let first = writes_by(&sim, "cluster-wide", Some("team-b"))
+        .first()
+        .map(ts)
+        .unwrap();
+    assert!(
+        first >= expiry,
+        "no write before the marker expired ({first} < {expiry})"
+    );
+    let late = first.duration_since(expiry);
+    assert!(
+        late < k8s_openapi::jiff::SignedDuration::from_millis(1500),
+        "resumed {late:?} after expiry"
+    );
+
+    // A new namespace-scoped operator: the cluster-wide one backs off again.
+    let mut scoped = spawn_controller(&sim, "scoped2", &["--restricted-namespace", "team-b"]);
+    eventually(limit, "a live marker again", || {
+        marker(&sim, "team-b").is_some_and(|m| {
+            m["metadata"]["annotations"]["nvidia.com/dynamo-operator-instance"]
+                .as_str()
+                .is_some_and(|i| i.starts_with("scoped2"))
+        })
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    sim.clear_audit();
+    apply_graph(&sim, "team-b", "g", 3).await;
+    eventually(
+        limit,
+        "the namespace-scoped operator to roll the change",
+        || frontend_replicas(&sim, "team-b", "g") == Some(3.into()),
+    )
+    .await;
+    assert!(
+        writes_by(&sim, "cluster-wide", Some("team-b")).is_empty(),
+        "the cluster-wide operator backed off"
+    );
+
+    // Graceful stop: the marker is deleted and the cluster-wide operator resumes at once.
+    let pid = scoped.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let status = tokio::time::timeout(limit, scoped.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "graceful stop exits 0");
+    assert!(
+        marker(&sim, "team-b").is_none(),
+        "the marker is deleted on graceful shutdown"
+    );
+    let stopped = std::time::Instant::now();
+    apply_graph(&sim, "team-b", "g", 4).await;
+    eventually(limit, "the cluster-wide operator to resume", || {
+        frontend_replicas(&sim, "team-b", "g") == Some(4.into())
+    })
+    .await;
+    assert!(
+        stopped.elapsed() < Duration::from_secs(3),
+        "resumed right away, not after the TTL: {:?}",
+        stopped.elapsed()
+    );
+    wide.kill().await.ok();
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_election_fails_over_without_two_writers() {
+    let sim = with_crds(true).await;
+    let limit = Duration::from_secs(30);
+    let mut a = spawn_controller(&sim, "replica-a", &[]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut b = spawn_controller(&sim, "replica-b", &[]);
+    apply_graph(&sim, "default", "ha", 1).await;
+    eventually(limit, "Ready", || graph_ready(&sim, "default", "ha")).await;
+    let lease = || {
+        sim.object(
+            "coordination.k8s.io",
+            "leases",
+            "kube-system",
+            "dynamo.nvidia.com",
+        )
+    };
+    let holder = lease().unwrap()["spec"]["holderIdentity"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (leader, standby, mut leader_proc, mut standby_proc) = if holder.starts_with("replica-a") {
+        ("replica-a", "replica-b", a, b)
+    } else {
+        ("replica-b", "replica-a", b, a)
+    };
+    assert!(
+        writes_by(&sim, standby, None).is_empty(),
+        "the standby wrote while the leader led"
+    );
+    leader_proc.start_kill().unwrap();
+    leader_proc.wait().await.unwrap();
+    let killed = std::time::Instant::now();
+    eventually(limit, "the standby to take over", || {
+        lease().is_some_and(|l| {
+            l["spec"]["holderIdentity"]
+                .as_str()
+                .is_some_and(|h| h.starts_with(standby))
+        })
+    })
+    .await;
+    assert!(
+        killed.elapsed() < Duration::from_secs(5),
+        "took over within the lease duration (+ a retry): {:?}",
+        killed.elapsed()
+    );
+    apply_graph(&sim, "default", "ha", 2).await;
+    eventually(limit, "the new leader to roll the change", || {
+        frontend_replicas(&sim, "default", "ha") == Some(2.into())
+    })
+    .await;
+    let old = writes_by(&sim, leader, None);
+    let new = writes_by(&sim, standby, None);
+    assert!(!new.is_empty());
+    assert!(
+        old.iter().map(ts).max() < new.iter().map(ts).min(),
+        "the two replicas' writes never overlap"
+    );
+    standby_proc.kill().await.ok();
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphs_converge_through_faults_and_cut_watches() {
+    use kube_sim::{FaultConfig, FaultKind, FaultRule};
+    let sim = with_crds(true).await;
+    sim.set_faults(FaultConfig {
+        rules: vec![
+            FaultRule::new(FaultKind::InternalError, 0.05).verb("patch"),
+            FaultRule::new(FaultKind::InternalError, 0.05).verb("get"),
+            FaultRule::new(
+                FaultKind::TooManyRequests {
+                    retry_after_secs: 0,
+                },
+                0.05,
+            )
+            .verb("list"),
+            FaultRule::new(
+                FaultKind::Unavailable {
+                    retry_after_secs: 0,
+                },
+                0.05,
+            )
+            .verb("delete"),
+        ],
+        watch_cut_after: Some(Duration::from_secs(2)),
+        ..FaultConfig::default()
+    });
+    let mut controller = spawn_controller(&sim, "faulty", &[]);
+    for i in 0..3 {
+        apply_graph(&sim, "default", &format!("f{i}"), 1).await;
+    }
+    eventually(
+        Duration::from_secs(60),
+        "every graph Ready despite faults",
+        || (0..3).all(|i| graph_ready(&sim, "default", &format!("f{i}"))),
+    )
+    .await;
+    sim.set_faults(FaultConfig::default());
+    let dcds: kube::Api<dynamoctl::api::DynamoComponentDeployment> =
+        kube::Api::namespaced(sim.client(), "default");
+    let names: Vec<String> = dcds
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|d| d.metadata.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["f0-frontend", "f1-frontend", "f2-frontend"],
+        "no duplicate or lost components"
+    );
+    assert!(
+        sim.audit().iter().any(|r| r.code >= 429),
+        "faults were injected"
+    );
+    controller.kill().await.ok();
+    sim.stop().await;
+}

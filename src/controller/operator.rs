@@ -85,6 +85,9 @@ pub async fn run_operator(
     let mut leader_task = cfg.election.as_ref().map(|e| {
         let lc = LeaderConfig {
             name: e.id.clone(),
+            lease_duration: e.lease_duration,
+            renew_deadline: e.renew_deadline,
+            retry_period: e.retry_period,
             ..LeaderConfig::new(&e.namespace, &instance)
         };
         tokio::spawn(leader::elect(client.clone(), lc, leader_tx, stop.wait()))
@@ -186,7 +189,10 @@ pub async fn run_operator(
         controller_stop,
     )
     .await;
-    if let Some(what) = *lost_rx.borrow() {
+    // Releasing the claims on a requested stop also turns them false: that is no loss.
+    let stopping = *stop.0.borrow();
+    let lost = if stopping { None } else { *lost_rx.borrow() };
+    if let Some(what) = lost {
         let _ = stop_tx.send(true);
         let _ = finish(leader_task, marker_task).await;
         return Err(RunError::Lost(format!(

@@ -288,6 +288,7 @@ async fn reconcile_graph(
     ctx: Arc<Context>,
 ) -> Result<Action, ClusterError> {
     let ns = dgd.namespace().unwrap_or_default();
+    tracing::debug!(graph = %key(dgd.as_ref()), may_write = (ctx.may_write)(&ns), "reconcile");
     if !(ctx.may_write)(&ns) || dgd.meta().deletion_timestamp.is_some() {
         // Garbage collection removes the children of a deleted graph; an excluded namespace
         // belongs to its namespace-scoped operator until its marker expires.
