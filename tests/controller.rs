@@ -460,9 +460,9 @@ async fn hybrid_mode_hands_a_namespace_back_and_forth() {
 async fn leader_election_fails_over_without_two_writers() {
     let sim = with_crds(true).await;
     let limit = Duration::from_secs(30);
-    let mut a = spawn_controller(&sim, "replica-a", &[]);
+    let a = spawn_controller(&sim, "replica-a", &[]);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut b = spawn_controller(&sim, "replica-b", &[]);
+    let b = spawn_controller(&sim, "replica-b", &[]);
     apply_graph(&sim, "default", "ha", 1).await;
     eventually(limit, "Ready", || graph_ready(&sim, "default", "ha")).await;
     let lease = || {
