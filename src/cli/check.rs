@@ -236,7 +236,7 @@ async fn checks(args: &CheckArgs, namespace: &str) -> Report {
         if args.pre {
             categories.push(pre_install(&client, namespace).await);
         } else {
-            categories.push(operator(&client, namespace).await);
+            categories.push(operator(&client, &server, namespace).await);
             categories.push(leases(&client, &server).await);
         }
         categories.push(rbac(&client, namespace, args.pre).await);
@@ -364,7 +364,7 @@ fn flag(args: &[String], name: &str) -> Option<String> {
         .find_map(|a| a.strip_prefix(&format!("--{name}=")).map(str::to_string))
 }
 
-async fn operator(client: &Client, namespace: &str) -> Category {
+async fn operator(client: &Client, server: &str, namespace: &str) -> Category {
     let mut cat = Category::new("dynamo-operator");
     let api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
     let d = match api.get_opt(DEPLOYMENT_NAME).await {
@@ -406,6 +406,7 @@ async fn operator(client: &Client, namespace: &str) -> Category {
             ),
         );
     }
+    holds_leases(client, server, &args, namespace, &mut cat).await;
     let ours = format!("v{}", env!("CARGO_PKG_VERSION"));
     match flag(&args, "operator-version") {
         Some(v) if v == ours => cat.ok(format!("operator version {v} matches this dynamoctl")),
@@ -421,6 +422,67 @@ async fn operator(client: &Client, namespace: &str) -> Category {
         ),
     }
     cat
+}
+
+/// Whether a replica of the operator runs: it holds its leader-election Lease and, when
+/// namespace-scoped, its marker. A warning only: right after an install nobody holds them yet.
+async fn holds_leases(
+    client: &Client,
+    server: &str,
+    args: &[String],
+    namespace: &str,
+    cat: &mut Category,
+) {
+    let description = "operator holds its Leases (a replica is running)";
+    let operators = match Operators::load(client, server).await {
+        Ok(o) => o,
+        Err(e) => {
+            cat.warn(
+                description,
+                e.to_string(),
+                "`dynamoctl check` needs `list leases`",
+            );
+            return;
+        }
+    };
+    let now = now().0;
+    let mut missing = Vec::new();
+    if args
+        .iter()
+        .any(|a| a == "--leader-elect=true" || a == "--leader-elect")
+    {
+        let election_ns =
+            flag(args, "leader-election-namespace").unwrap_or_else(|| namespace.to_string());
+        let live = operators
+            .leaders
+            .iter()
+            .any(|l| l.namespace == election_ns && l.is_live(now));
+        if !live {
+            missing.push(format!(
+                "no live leader-election Lease {election_ns}/{}",
+                crate::cluster::leases::LEADER_ELECTION_LEASE
+            ));
+        }
+    }
+    if let Some(ns) = flag(args, "restricted-namespace")
+        && operators.marker(&ns, now).is_none()
+    {
+        missing.push(format!(
+            "no live marker {ns}/{}",
+            crate::api::consts::NAMESPACE_SCOPE_LEASE
+        ));
+    }
+    if missing.is_empty() {
+        cat.ok(description);
+    } else {
+        cat.warn(
+            description,
+            missing.join("\n"),
+            &format!(
+                "just installed? wait a few seconds; otherwise see `kubectl -n {namespace} logs deployment/{DEPLOYMENT_NAME}` and `dynamoctl leases -A`"
+            ),
+        );
+    }
 }
 
 async fn leases(client: &Client, server: &str) -> Category {
