@@ -382,10 +382,15 @@ async fn exclusions_follow_live_markers_and_resume_at_expiry() {
 
         let ex = Exclusions::new();
         let mut rx = ex.subscribe();
+        assert!(!ex.is_synced());
         let (stop, stopped) = oneshot::channel::<()>();
         let watcher = tokio::spawn(exclusion::run(client.clone(), ex.clone(), async {
             let _ = stopped.await;
         }));
+        timeout(Duration::from_secs(5), ex.synced())
+            .await
+            .expect("the first listing arrives");
+        assert!(!ex.is_excluded("team-a") && !ex.is_excluded("team-b"));
 
         // A live marker excludes its namespace at once.
         let mut m = hold(&client, marker_cfg("team-b", "op-0-aaaa", true));

@@ -10,6 +10,9 @@
 //!   something touches its Lease. Deleting the marker resumes it at once.
 //! - [`Exclusions::is_excluded`] also checks the expiry against the clock, so a caller never
 //!   sees a stale exclusion even if the timer task is late.
+//! - Until the first full listing of markers has arrived nothing is known, and nothing is
+//!   excluded: a cluster-wide operator must await [`Exclusions::synced`] before it starts
+//!   writing, or it may write into a namespace that is already claimed.
 //!
 //! Every exclusion and resumption is logged, counted ([`Counters`]) and broadcast as a
 //! [`Transition`], so the controller can re-enqueue a namespace's graphs when it resumes.
@@ -25,7 +28,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, ResourceExt};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tracing::{info, warn};
 
 use super::marker::{instant_of, lease_expiry, sleep_until_opt};
@@ -61,6 +64,8 @@ struct Inner {
     state: Mutex<State>,
     transitions: broadcast::Sender<Transition>,
     counters: Counters,
+    /// True once the first full listing of markers has been applied.
+    synced: watch::Sender<bool>,
 }
 
 /// The set of excluded namespaces: cheap to clone, shared between the watcher task and the
@@ -92,6 +97,7 @@ impl Exclusions {
                 state: Mutex::new(State::default()),
                 transitions: broadcast::channel(1024).0,
                 counters: Counters::default(),
+                synced: watch::channel(false).0,
             }),
         }
     }
@@ -101,7 +107,8 @@ impl Exclusions {
     }
 
     /// Whether a namespace-scoped operator holds a live marker in `ns` right now (checked
-    /// against the clock, not only the last event).
+    /// against the clock, not only the last event). Meaningful only once
+    /// [`Exclusions::synced`] has completed; before that it is false.
     pub fn is_excluded(&self, ns: &str) -> bool {
         self.state()
             .markers
@@ -109,7 +116,19 @@ impl Exclusions {
             .is_some_and(|e| Timestamp::now() < *e)
     }
 
-    /// The excluded namespaces, sorted.
+    /// Whether the first full listing of markers has been applied.
+    pub fn is_synced(&self) -> bool {
+        *self.inner.synced.borrow()
+    }
+
+    /// Completes once the first full listing of markers has been applied (at once if it has).
+    pub async fn synced(&self) {
+        let mut rx = self.inner.synced.subscribe();
+        // The sender lives in `self`, so the channel cannot close while we wait.
+        let _ = rx.wait_for(|s| *s).await;
+    }
+
+    /// The namespaces known to be excluded (live markers), sorted.
     pub fn excluded(&self) -> Vec<String> {
         let now = Timestamp::now();
         self.state()
@@ -153,8 +172,8 @@ impl Exclusions {
         self.settle(&mut state, now);
     }
 
-    /// Replaces everything with a full listing (after a watch restart: markers deleted while
-    /// disconnected resume).
+    /// Replaces everything with a full listing (the first one marks the set synced; after a
+    /// watch restart, markers deleted while disconnected resume).
     pub fn replace_all(&self, leases: &[Lease], now: Timestamp) {
         let mut state = self.state();
         state.markers = leases
@@ -163,6 +182,10 @@ impl Exclusions {
             .filter(|(_, e)| now < *e)
             .collect();
         self.settle(&mut state, now);
+        drop(state);
+        self.inner
+            .synced
+            .send_if_modified(|s| !std::mem::replace(s, true));
     }
 
     /// Expires markers that are due at `now` and reports every transition.
@@ -283,13 +306,30 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// An empty, synced set.
+    fn synced() -> Exclusions {
+        let ex = Exclusions::new();
+        ex.replace_all(&[], Timestamp::now());
+        ex
+    }
+
+    #[test]
+    fn the_first_listing_syncs() {
+        let ex = Exclusions::new();
+        assert!(!ex.is_synced());
+        let now = Timestamp::now();
+        ex.replace_all(&[marker("team-b", &now.to_string(), 30)], now);
+        assert!(ex.is_synced());
+        assert!(ex.is_excluded("team-b") && !ex.is_excluded("any"));
+    }
+
     fn drain(rx: &mut broadcast::Receiver<Transition>) -> Vec<Transition> {
         std::iter::from_fn(|| rx.try_recv().ok()).collect()
     }
 
     #[test]
     fn live_markers_exclude_and_expiry_resumes() {
-        let ex = Exclusions::new();
+        let ex = synced();
         let mut rx = ex.subscribe();
         let now = Timestamp::now();
         let fresh = now.to_string();
@@ -309,7 +349,7 @@ mod tests {
 
     #[test]
     fn expired_or_holderless_markers_exclude_nothing() {
-        let ex = Exclusions::new();
+        let ex = synced();
         let mut rx = ex.subscribe();
         ex.observe(&marker("old", "2020-01-01T00:00:00Z", 30), Timestamp::now());
         let mut released = marker("released", &Timestamp::now().to_string(), 30);
@@ -321,7 +361,7 @@ mod tests {
 
     #[test]
     fn is_excluded_checks_the_clock_even_without_a_tick() {
-        let ex = Exclusions::new();
+        let ex = synced();
         ex.observe(
             &marker("a", "2026-01-01T00:00:00Z", 30),
             at("2026-01-01T00:00:10Z"),
@@ -333,7 +373,7 @@ mod tests {
 
     #[test]
     fn deletion_and_relisting_resume() {
-        let ex = Exclusions::new();
+        let ex = synced();
         let mut rx = ex.subscribe();
         let now = Timestamp::now();
         ex.observe(&marker("a", &now.to_string(), 60), now);
