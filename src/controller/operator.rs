@@ -142,6 +142,11 @@ pub async fn run_operator(
             exclusions.clone(),
             stop.wait(),
         ));
+        // Until the markers are listed, every namespace might be claimed: write nowhere yet.
+        tokio::select! {
+            _ = exclusions.synced() => {}
+            _ = stop.wait() => return finish(leader_task, None).await,
+        }
     }
 
     // 3. Controllers, writing only while every claim holds.
