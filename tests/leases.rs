@@ -781,6 +781,14 @@ async fn leases_command_prints_markers_and_leaders_and_agrees_with_kubectl() {
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         common::assert_golden("tests/golden/leases/team-b.json".as_ref(), &out.stdout);
 
+        // YAML carries the same rows as JSON.
+        let out = common::sim::run(&sim, &["leases", "-n", "team-b", "-o", "yaml"], &now).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let yaml: serde_json::Value = serde_saphyr::from_str(&text(&out.stdout)).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&common::sim::read("tests/golden/leases/team-b.json")).unwrap();
+        assert_eq!(yaml, json);
+
         let out = common::sim::run(&sim, &["leases", "-n", "team-c"], &now).await;
         assert_eq!(out.status.code(), Some(0));
         assert_eq!(
