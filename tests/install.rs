@@ -1243,3 +1243,39 @@ async fn check_fails_with_hints_when_something_is_missing_or_stale() {
         "{out}"
     );
 }
+
+/// A failure half-way names what was written and what was not, and a re-run finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_half_way_says_what_was_applied() {
+    use kube_sim::{FaultConfig, FaultKind, FaultRule};
+    let sim = sim().await;
+    sim.set_faults(FaultConfig {
+        rules: vec![
+            FaultRule::new(FaultKind::InternalError, 1.0)
+                .verb("patch")
+                .resource("deployments"),
+        ],
+        ..FaultConfig::default()
+    });
+    let out = run(&sim, &["install"], &[]).await;
+    assert_eq!(code(&out), 3, "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("applied before the failure (6): CustomResourceDefinition dynamographdeployments.nvidia.com, CustomResourceDefinition dynamocomponentdeployments.nvidia.com, Namespace dynamo-system, ServiceAccount dynamo-system/dynamo-operator, ClusterRole dynamo-operator, ClusterRoleBinding dynamo-operator"),
+        "{err}"
+    );
+    assert!(
+        err.contains("not applied (2): Deployment dynamo-system/dynamo-operator, Service dynamo-system/dynamo-operator-metrics"),
+        "{err}"
+    );
+    sim.set_faults(FaultConfig::default());
+    let out = ok(&run(&sim, &["install"], &[]).await);
+    assert!(
+        out.contains("deployment.apps/dynamo-operator created"),
+        "{out}"
+    );
+    assert!(
+        out.contains("serviceaccount/dynamo-operator unchanged"),
+        "{out}"
+    );
+}

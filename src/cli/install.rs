@@ -188,18 +188,30 @@ pub async fn run_install(args: InstallArgs) -> Result<ExitCode, Error> {
         }
     }
 
+    // What has been written so far: a later failure names it (Error::Partial).
+    let mut written: Vec<String> = Vec::new();
+    // Objects after the CRDs already handled (written or unchanged).
+    let mut done: Vec<String> = Vec::new();
     if !args.skip_crds {
         let mut wrote = false;
         for (crd, live) in crds.iter().zip(&live_crds) {
             let outcome = ensure(&applier, crd, live.as_ref(), &mode)
                 .await
                 .map_err(crd_error)?;
-            wrote |= !matches!(outcome, Outcome::Unchanged);
+            if !matches!(outcome, Outcome::Unchanged) {
+                wrote = true;
+                written.push(ObjectRef::of(crd).to_string());
+            }
             report(crd, &outcome);
         }
         if wrote {
-            wait_established(&applier, &crds).await?;
-            applier.resolver.refresh().await?;
+            let established = async {
+                wait_established(&applier, &crds).await?;
+                applier.resolver.refresh().await
+            };
+            established
+                .await
+                .map_err(|e| partial(&written, &done, &docs, e))?;
         }
     }
 
@@ -208,7 +220,11 @@ pub async fn run_install(args: InstallArgs) -> Result<ExitCode, Error> {
         // uninstall keeps it. (A namespace-scoped install otherwise writes nothing
         // cluster-scoped besides the CRDs.)
         let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": opts.namespace}});
-        applier.apply(&ns, &mode).await?;
+        applier
+            .apply(&ns, &mode)
+            .await
+            .map_err(|e| partial(&written, &done, &docs, e))?;
+        written.push(ObjectRef::of(&ns).to_string());
         report(&ns, &Outcome::Created);
     }
     for doc in &docs {
@@ -221,15 +237,42 @@ pub async fn run_install(args: InstallArgs) -> Result<ExitCode, Error> {
             }
             live_ns.clone()
         } else {
-            applier.get(&r).await?
+            applier
+                .get(&r)
+                .await
+                .map_err(|e| partial(&written, &done, &docs, e))?
         };
-        let outcome = ensure(&applier, doc, live.as_ref(), &mode).await?;
+        let outcome = ensure(&applier, doc, live.as_ref(), &mode)
+            .await
+            .map_err(|e| partial(&written, &done, &docs, e))?;
+        if !matches!(outcome, Outcome::Unchanged) {
+            written.push(r.to_string());
+        }
+        done.push(r.to_string());
         report(doc, &outcome);
     }
     if args.wait {
         return wait_available(&applier, &opts, args.timeout).await;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A failure after `written` objects were written: says which were, and which of `docs`
+/// (the objects after the CRDs) were not reached (`done` were written or already up to date).
+fn partial(written: &[String], done: &[String], docs: &[Value], error: ClusterError) -> Error {
+    if written.is_empty() {
+        return Error::Cluster(error);
+    }
+    let not_applied = docs
+        .iter()
+        .map(|d| ObjectRef::of(d).to_string())
+        .filter(|r| !done.contains(r))
+        .collect();
+    Error::Partial {
+        applied: written.to_vec(),
+        not_applied,
+        error,
+    }
 }
 
 /// Whether the cluster serves the kind a CRD defines (discovery: readable by every user).
