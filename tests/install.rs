@@ -911,6 +911,49 @@ async fn helm_installs_the_seed_flows_into_the_simulator() {
             "{warnings:?}"
         );
     }
+    // The namespace-scoped Quick Install from the packaged chart, verbatim.
+    let pkg = std::env::temp_dir().join(format!("dynamoctl-install-pkg-{}", std::process::id()));
+    std::fs::create_dir_all(&pkg).unwrap();
+    ok(&run_helm(
+        &helm,
+        &charts,
+        None,
+        &["package", "./platform", "-d", pkg.to_str().unwrap()],
+    )
+    .await);
+    let tgz = format!("dynamo-platform-{}.tgz", env!("CARGO_PKG_VERSION"));
+    ok(&run_helm(
+        &helm,
+        &pkg,
+        Some(&sim),
+        &[
+            "install",
+            "dynamo-platform",
+            &tgz,
+            "--namespace",
+            "my-namespace",
+            "--create-namespace",
+            "--set",
+            "dynamo-operator.namespaceRestriction.enabled=true",
+        ],
+    )
+    .await);
+    assert!(
+        sim.object(
+            "rbac.authorization.k8s.io",
+            "roles",
+            "my-namespace",
+            "dynamo-operator"
+        )
+        .is_some()
+    );
+    ok(&run_helm(
+        &helm,
+        &charts,
+        Some(&sim),
+        &["uninstall", "dynamo-platform", "-n", "my-namespace"],
+    )
+    .await);
     // What is left after helm uninstall: only the CRDs (resource-policy keep) and namespaces.
     ok(&run_helm(
         &helm,
