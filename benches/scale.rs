@@ -161,7 +161,7 @@ async fn main() {
         writes as f64 / graphs as f64
     );
     println!(
-        "steady state over {} s (resync {} s): {steady_requests} requests, {steady_writes} writes",
+        "steady state over {} s (resync {} s): {steady_requests} requests, {steady_writes} writes (+ {lease_writes} Lease renewals)",
         (resync * 2 + Duration::from_secs(2)).as_secs(),
         resync.as_secs()
     );

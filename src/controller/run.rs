@@ -17,7 +17,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, ListParams, PartialObjectMeta};
 use kube::runtime::controller::{self as runtime_controller, Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, Store, reflector};
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 use tokio::sync::watch;
 
@@ -106,6 +107,36 @@ fn key<K: Resource<DynamicType = ()>>(obj: &K) -> String {
 
 fn now() -> Time {
     Time(k8s_openapi::jiff::Timestamp::now())
+}
+
+/// A watched, cached kind whose cached copies drop `managedFields`: the reconcile never reads
+/// them, and with three field managers they are often the largest part of an object (a
+/// 1,000-graph run held 143 MiB with them).
+fn cached_without_managed_fields<K>(
+    api: Api<K>,
+    config: watcher::Config,
+) -> (
+    Store<K>,
+    impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+)
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let stream = reflector(
+        writer,
+        watcher(api, config)
+            .modify(|o| o.meta_mut().managed_fields = None)
+            .default_backoff(),
+    )
+    .applied_objects();
+    (reader, stream)
 }
 
 /// Checks, before any watch starts, that the CRDs are served and this identity may list
@@ -228,8 +259,8 @@ pub async fn run(
     let (deployments, services, ingresses, component_meta) = owned(&client);
     let wc = || watcher::Config::default().any_semantic();
 
-    let graph_controller = Controller::new(graphs, wc());
-    let known_graphs = graph_controller.store();
+    let (known_graphs, graph_stream) = cached_without_managed_fields(graphs, wc());
+    let graph_controller = Controller::for_stream(graph_stream, known_graphs.clone());
     let graph_metrics = metrics.clone();
     let graph_controller = graph_controller
         .owns(component_meta, wc())
@@ -247,7 +278,8 @@ pub async fn run(
                 }
             }
         });
-    let component_controller = Controller::new(components, wc())
+    let (component_store, component_stream) = cached_without_managed_fields(components, wc());
+    let component_controller = Controller::for_stream(component_stream, component_store)
         .owns(deployments, wc())
         .owns(services, wc())
         .owns(ingresses, wc())
