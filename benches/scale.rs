@@ -141,11 +141,17 @@ async fn main() {
         .iter()
         .filter(|r| r.user_agent.contains("controller"))
         .count();
-    let steady_writes = sim
+    // Lease renewals are the operator's heartbeat, not reconcile writes: counted apart.
+    let controller_writes: Vec<_> = sim
         .audit_writes()
-        .iter()
+        .into_iter()
         .filter(|r| r.user_agent.contains("controller"))
+        .collect();
+    let lease_writes = controller_writes
+        .iter()
+        .filter(|r| r.resource == "leases")
         .count();
+    let steady_writes = controller_writes.len() - lease_writes;
     let rss = peak_rss_kib(pid).unwrap_or(0);
     controller.kill().await.ok();
 
