@@ -118,6 +118,20 @@ async fn graph_lifecycle_under_the_controller() {
     );
     assert!(!metrics.contains("dynamoctl_writes_total 0\n"), "{metrics}");
 
+    // Events say what the operator created, on the graph and on each component.
+    let events: kube::Api<k8s_openapi::api::core::v1::Event> =
+        kube::Api::namespaced(sim.client(), "default");
+    let events = events.list(&Default::default()).await.unwrap().items;
+    let about = |name: &str| {
+        events.iter().any(|e| {
+            e.involved_object.name.as_deref() == Some(name)
+                && e.reason.as_deref() == Some("Reconciled")
+                && e.message.as_deref().is_some_and(|m| m.contains("created"))
+        })
+    };
+    assert!(about("vllm-disagg"), "{events:?}");
+    assert!(about("vllm-disagg-frontend"), "{events:?}");
+
     // A Deployment deleted by hand comes back.
     let api: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
         kube::Api::namespaced(sim.client(), "default");

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::ResourceExt;
 use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 
 use crate::api::consts::*;
@@ -24,6 +26,9 @@ pub struct Reconciler {
     pub render: RenderOptions,
     /// Write requests sent (applies, deletes, status patches), for metrics.
     pub writes: Arc<AtomicU64>,
+    /// Where Events about applied and deleted children go (the operator's one recorder);
+    /// `None` publishes none (the CLI).
+    pub events: Option<Recorder>,
 }
 
 /// What a graph pass concluded.
@@ -44,6 +49,7 @@ impl Reconciler {
             applier,
             render,
             writes: Arc::default(),
+            events: None,
         }
     }
 
@@ -67,21 +73,46 @@ impl Reconciler {
         ClusterError::from_kube(what, self.applier.resolver.server(), e)
     }
 
-    /// Applies `objects` that are not already up to date; returns how many were written.
-    async fn ensure_all(&self, objects: &[Value]) -> Result<usize, ClusterError> {
-        let mut written = 0;
+    /// Applies `objects` that are not already up to date; returns what was written.
+    async fn ensure_all(&self, objects: &[Value]) -> Result<Vec<String>, ClusterError> {
+        let mut written = Vec::new();
         for obj in objects {
-            let live = self.applier.get(&ObjectRef::of(obj)).await?;
+            let r = ObjectRef::of(obj);
+            let live = self.applier.get(&r).await?;
             if self
                 .applier
                 .ensure(obj, live.as_ref(), &self.mode())
                 .await?
                 .is_some()
             {
-                written += 1;
+                self.wrote(1);
+                written.push(format!(
+                    "{} {}",
+                    if live.is_some() { "updated" } else { "created" },
+                    r
+                ));
             }
         }
         Ok(written)
+    }
+
+    /// Publishes one Event about `about` listing `changes`, if there are any and a recorder.
+    async fn record(&self, about: &ObjectReference, reason: &str, changes: &[String]) {
+        let (Some(recorder), false) = (&self.events, changes.is_empty()) else {
+            return;
+        };
+        let mut note = changes.join("; ");
+        note.truncate(1000);
+        let event = Event {
+            type_: EventType::Normal,
+            reason: reason.into(),
+            note: Some(note),
+            action: reason.into(),
+            secondary: None,
+        };
+        if let Err(e) = recorder.publish(&event, about).await {
+            tracing::warn!(error = %e, "cannot publish event");
+        }
     }
 
     /// One pass over a graph: components and per-graph objects applied, components of removed
@@ -102,20 +133,22 @@ impl Reconciler {
                 return Ok(GraphOutcome::Invalid(message));
             }
         };
-        self.ensure_all(&children.objects).await?;
+        let mut changes = self.ensure_all(&children.objects).await?;
         let components: Vec<Value> = children
             .components
             .iter()
             .map(|c| serde_json::to_value(c).expect("component serialises"))
             .collect();
-        self.ensure_all(&components).await?;
+        changes.extend(self.ensure_all(&components).await?);
         // Services disappear only with a spec change; a resync of an unchanged graph skips the
         // listing (four requests per graph per resync).
         let changed =
             dgd.status.as_ref().and_then(|s| s.observed_generation) != dgd.metadata.generation;
         if changed {
-            self.prune_graph(dgd, &children).await?;
+            changes.extend(self.prune_graph(dgd, &children).await?);
         }
+        self.record(&dgd.object_ref(&()), "Reconciled", &changes)
+            .await;
 
         let dcds: Api<DynamoComponentDeployment> = Api::namespaced(self.client(), &ns);
         let selector = format!("{LABEL_GRAPH}={name}");
@@ -137,8 +170,11 @@ impl Reconciler {
         &self,
         dgd: &DynamoGraphDeployment,
         children: &render::GraphChildren,
-    ) -> Result<(), ClusterError> {
-        let Some(uid) = dgd.uid() else { return Ok(()) };
+    ) -> Result<Vec<String>, ClusterError> {
+        let mut deleted = Vec::new();
+        let Some(uid) = dgd.uid() else {
+            return Ok(deleted);
+        };
         let ns = dgd.namespace().unwrap_or_default();
         let mut keep: Vec<ObjectRef> = children.objects.iter().map(ObjectRef::of).collect();
         keep.extend(
@@ -182,10 +218,11 @@ impl Reconciler {
                 if controlled && !keep.contains(&r) {
                     self.wrote(1);
                     self.applier.delete(&r, false).await?;
+                    deleted.push(format!("deleted {r}"));
                 }
             }
         }
-        Ok(())
+        Ok(deleted)
     }
 
     async fn write_graph_status(
@@ -231,7 +268,7 @@ impl Reconciler {
                 });
             }
         };
-        self.ensure_all(&objects).await?;
+        let mut changes = self.ensure_all(&objects).await?;
         if !objects.iter().any(|o| o["kind"] == "Ingress") {
             let r = ObjectRef {
                 api_version: "networking.k8s.io/v1".into(),
@@ -251,9 +288,12 @@ impl Reconciler {
                 if controlled {
                     self.wrote(1);
                     self.applier.delete(&r, false).await?;
+                    changes.push(format!("deleted {r}"));
                 }
             }
         }
+        self.record(&dcd.object_ref(&()), "Reconciled", &changes)
+            .await;
         let deployments: Api<Deployment> = Api::namespaced(self.client(), &ns);
         let deployment = retry(|| deployments.get_opt(&name))
             .await

@@ -197,9 +197,12 @@ pub async fn run(
         controller: "dynamoctl-controller".into(),
         instance: Some(cfg.instance.clone()),
     };
+    // One recorder per process, so its series cache deduplicates repeated Events.
+    let recorder = Recorder::new(client.clone(), reporter);
     let ctx = Arc::new(Context {
         reconciler: Reconciler {
             writes: metrics.writes.clone(),
+            events: Some(recorder.clone()),
             ..Reconciler::new(
                 Applier {
                     resolver,
@@ -209,7 +212,7 @@ pub async fn run(
             )
         },
         metrics: metrics.clone(),
-        recorder: Recorder::new(client.clone(), reporter),
+        recorder,
         resync: cfg.resync,
         failures: Mutex::default(),
         may_write,
@@ -330,6 +333,16 @@ async fn reconcile_graph(
     let result = ctx.reconciler.reconcile_graph(&dgd, &now()).await;
     ctx.metrics
         .observe(Kind::Graph, start.elapsed(), result.is_err());
+    if let Err(e) = &result {
+        publish(
+            &ctx,
+            dgd.as_ref(),
+            EventType::Warning,
+            "ReconcileFailed",
+            &e.to_string(),
+        )
+        .await;
+    }
     match result? {
         GraphOutcome::Invalid(message) => {
             publish(
@@ -372,6 +385,16 @@ async fn reconcile_component(
     let result = ctx.reconciler.reconcile_component(&dcd, &now()).await;
     ctx.metrics
         .observe(Kind::Component, start.elapsed(), result.is_err());
+    if let Err(e) = &result {
+        publish(
+            &ctx,
+            dcd.as_ref(),
+            EventType::Warning,
+            "ReconcileFailed",
+            &e.to_string(),
+        )
+        .await;
+    }
     result?;
     ctx.succeeded(&key(dcd.as_ref()));
     Ok(Action::requeue(ctx.resync))
