@@ -238,19 +238,22 @@ fn read_object(
 
 /// The schema of a Dynamo kind. The schemas are embedded as generated JSON
 /// (`src/api/crd_schemas.json`, kept in sync by `dynamoctl generate` and a test) because
-/// deriving them at run time costs ~150 ms, most of a `render` process; their CEL rules are
-/// compiled once per process.
+/// deriving them at run time costs ~150 ms, most of a `render` process; each kind's CEL rules
+/// are compiled once per process, and only for kinds the input contains.
 fn schema_of(kind: &str) -> &'static ObjectSchema {
-    static SCHEMAS: OnceLock<BTreeMap<String, ObjectSchema>> = OnceLock::new();
-    let schemas = SCHEMAS.get_or_init(|| {
-        let all: BTreeMap<String, Value> =
-            serde_json::from_str(include_str!("api/crd_schemas.json"))
-                .expect("embedded schemas are JSON");
-        all.into_iter()
-            .map(|(k, v)| (k, ObjectSchema::new(v)))
-            .collect()
+    static ALL: OnceLock<BTreeMap<String, Value>> = OnceLock::new();
+    static GRAPH: OnceLock<ObjectSchema> = OnceLock::new();
+    static COMPONENT: OnceLock<ObjectSchema> = OnceLock::new();
+    let all = ALL.get_or_init(|| {
+        serde_json::from_str(include_str!("api/crd_schemas.json"))
+            .expect("embedded schemas are JSON")
     });
-    &schemas[kind]
+    let cell = if kind == "DynamoGraphDeployment" {
+        &GRAPH
+    } else {
+        &COMPONENT
+    };
+    cell.get_or_init(|| ObjectSchema::new(all[kind].clone()))
 }
 
 /// `spec.services.Frontend.envs[0].name` from path segments.
