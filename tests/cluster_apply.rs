@@ -377,3 +377,24 @@ async fn apply_converges_through_injected_faults() {
     assert!(faults_hit > 0, "the faults were injected");
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_half_way_says_what_was_and_was_not_applied() {
+    let sim = Simulator::start(Options::default()).await;
+    // The ConfigMap applies; the Deployment's namespace does not exist.
+    let docs = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: first\n  namespace: default\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: second\n  namespace: missing\n";
+    let file = common::sim::temp_file("half-way", docs);
+    let out = dynamoctl(&sim, &["apply", file.to_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("applied before the failure (1): ConfigMap default/first"),
+        "{err}"
+    );
+    assert!(
+        err.contains("not applied (1): ConfigMap missing/second"),
+        "{err}"
+    );
+    assert!(sim.object("", "configmaps", "default", "first").is_some());
+    sim.stop().await;
+}

@@ -196,3 +196,37 @@ fn offline_diff_between_revisions() {
     );
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn external_diff_program_gets_live_and_merged_directories() {
+    let edited = temp_file(
+        "external",
+        &read("examples/mocker-agg.yaml").replace("replicas: 2", "replicas: 3"),
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
+        .current_dir(repo())
+        .args([
+            "diff",
+            "--from",
+            "examples/mocker-agg.yaml",
+            edited.to_str().unwrap(),
+        ])
+        .env("KUBECTL_EXTERNAL_DIFF", "ls -1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    // `ls -1 LIVE MERGED` lists kubectl-style file names in both directories.
+    assert!(
+        stdout.contains("apps.v1.Deployment.default.mocker-agg-worker"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("LIVE:") && stdout.contains("MERGED:"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("diff -u -N"),
+        "the external program replaces the built-in diff"
+    );
+}
