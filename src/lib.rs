@@ -13,4 +13,5 @@ pub mod install;
 pub mod manifest;
 pub mod render;
 pub mod status;
+pub mod table;
 pub mod yaml;

@@ -331,7 +331,7 @@ async fn reconcile_once(reconciler: &Reconciler, g: &ObjectRef) -> Result<GraphO
             api_version: crate::api::consts::API_VERSION.into(),
             kind: "DynamoComponentDeployment".into(),
             namespace: dgd.namespace(),
-            name: format!("{}-{}", dgd.name_any(), key.to_lowercase()),
+            name: crate::api::v1alpha1::component_name(&dgd.name_any(), key),
         };
         if let Some(live) = reconciler.applier.get(&r).await? {
             let dcd = serde_json::from_value(live).map_err(|e| ClusterError::Rejected {

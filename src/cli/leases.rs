@@ -180,32 +180,7 @@ pub fn table(rows: &[LeaseRow], now: Timestamp) -> String {
             ]
         })
         .collect();
-    columns(&header, &lines)
-}
-
-/// Left-aligned columns separated by three spaces, no trailing whitespace (kubectl's layout).
-fn columns(header: &[&str], lines: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for line in lines {
-        for (w, cell) in widths.iter_mut().zip(line) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-    let mut out = String::new();
-    for line in std::iter::once(&header).chain(lines) {
-        let mut text = String::new();
-        for (i, (cell, w)) in line.iter().zip(&widths).enumerate() {
-            if i + 1 == line.len() {
-                text.push_str(cell);
-            } else {
-                text.push_str(&format!("{cell:<w$}   "));
-            }
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    }
-    out
+    crate::table::kubectl_table(&header, lines)
 }
 
 /// Lists the Leases named `name`, in `namespace` or (None) everywhere, by field selector.

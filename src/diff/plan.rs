@@ -1,8 +1,9 @@
 //! A plan: every object a `diff` or `apply` looks at, in the order it would be applied, and
 //! its three presentations (summary table, unified diffs, JSON).
 
-use comfy_table::{Table, presets::NOTHING};
 use serde_json::{Value, json};
+
+use crate::table::kubectl_table;
 
 use super::change::{Change, Op};
 use super::unified::write_unified;
@@ -64,20 +65,6 @@ impl Plan {
             .collect();
         json!({ "changes": changes, "hasChanges": self.has_changes() })
     }
-}
-
-/// A borderless table like `kubectl get` prints: left-aligned columns separated by three
-/// spaces, no trailing whitespace, one `\n` after every line.
-fn kubectl_table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
-    let mut table = Table::new();
-    table.load_style(NOTHING).set_header(header.to_vec());
-    table.add_rows(rows);
-    for column in table.column_iter_mut() {
-        column.set_padding((0, 3));
-    }
-    let mut out = table.trim_fmt();
-    out.push('\n');
-    out
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::labels::{metadata, owner_references, recommended};
 use super::{RenderError, RenderOptions};
 use crate::api::consts::*;
-use crate::api::v1alpha1::{ComponentSpec, ExtraPodSpec};
+use crate::api::v1alpha1::{ComponentSpec, ExtraPodSpec, component_name};
 use crate::api::{DynamoComponentDeployment, DynamoComponentDeploymentSpec, DynamoGraphDeployment};
 
 /// What a graph renders to before its components are expanded.
@@ -130,7 +130,7 @@ fn check_names(
 ) -> Result<(), (Vec<String>, String)> {
     let mut seen: BTreeMap<String, &str> = BTreeMap::new();
     for key in services.keys() {
-        let child = format!("{graph}-{}", key.to_lowercase());
+        let child = component_name(graph, key);
         let at = path(&["spec", "services", key]);
         if let Some(other) = seen.insert(key.to_lowercase(), key) {
             return Err((
@@ -210,7 +210,7 @@ fn component_for(
     graph_annotations: &BTreeMap<String, String>,
     opts: &RenderOptions,
 ) -> DynamoComponentDeployment {
-    let name = format!("{graph}-{}", key.to_lowercase());
+    let name = component_name(graph, key);
     let dyn_ns = dynamo_namespace(namespace, graph, service);
     let identity = BTreeMap::from([
         (LABEL_COMPONENT.to_string(), key.to_string()),

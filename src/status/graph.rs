@@ -28,11 +28,7 @@ pub const REASON_VALIDATION_FAILED: &str = "ValidationFailed";
 /// `Ready=False` after a failed reconcile.
 pub const REASON_RECONCILE_FAILED: &str = "failed_to_reconcile_the_resources";
 
-/// The name of the component a graph's service becomes: `<graph>-<lowercased key>`, as
-/// `render::graph` names it.
-pub fn component_name(graph: &str, service_key: &str) -> String {
-    format!("{graph}-{}", service_key.to_lowercase())
-}
+pub use crate::api::v1alpha1::component_name;
 
 /// A graph's status from its components (any order; matched by name and, when both have
 /// one, namespace). `state: successful` and `Ready=True` only when, for every service in the

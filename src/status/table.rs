@@ -1,13 +1,13 @@
 //! The tables `dynamoctl status` prints: one row per graph, or one row per service of a
 //! graph. Borderless with uppercase headers, like `kubectl get`.
 
-use comfy_table::{Table, presets::NOTHING};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::age::age;
 use super::graph::{CONDITION_READY, STATE_PENDING, component_name};
 use crate::api::v1alpha1::ServiceReplicaStatus;
 use crate::api::{DynamoComponentDeployment, DynamoGraphDeployment};
+use crate::table::kubectl_table;
 
 /// What kubectl prints for a value that is not set.
 const NONE: &str = "<none>";
@@ -160,20 +160,6 @@ pub fn services_table(
         ]
     });
     kubectl_table(&["SERVICE", "TYPE", "READY", "DEPLOYMENT", "SERVICE"], rows)
-}
-
-/// A borderless table like `kubectl get` prints: left-aligned columns separated by three
-/// spaces, no trailing whitespace, one `\n` after every line.
-fn kubectl_table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
-    let mut table = Table::new();
-    table.load_style(NOTHING).set_header(header.to_vec());
-    table.add_rows(rows);
-    for column in table.column_iter_mut() {
-        column.set_padding((0, 3));
-    }
-    let mut out = table.trim_fmt();
-    out.push('\n');
-    out
 }
 
 #[cfg(test)]

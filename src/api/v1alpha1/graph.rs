@@ -62,3 +62,9 @@ pub struct DynamoGraphDeploymentStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub services: Option<BTreeMap<String, ServiceReplicaStatus>>,
 }
+
+/// The name of the DynamoComponentDeployment (and its Deployment and Service) a graph's
+/// service becomes: `<graph>-<lowercased service key>`, as upstream names it.
+pub fn component_name(graph: &str, service_key: &str) -> String {
+    format!("{graph}-{}", service_key.to_lowercase())
+}
