@@ -435,4 +435,53 @@ mod tests {
             .is_empty()
         );
     }
+
+    #[test]
+    fn cel_rules_of_the_graph_crd_hold_including_transitions() {
+        let crd = crate::api::crd::all().remove(0);
+        let schema = serde_json::to_value(
+            crd.spec.versions[0]
+                .schema
+                .as_ref()
+                .unwrap()
+                .open_api_v3_schema
+                .as_ref()
+                .unwrap(),
+        )
+        .unwrap();
+        let compiled = ObjectSchema::new(schema);
+        let graph = |backend: &str, services: Value| {
+            json!({"apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeployment", "metadata": {"name": "g"},
+                   "spec": {"backendFramework": backend, "services": services}})
+        };
+        let one = json!({"Frontend": {"componentType": "frontend", "extraPodSpec": {"mainContainer": {"image": "x"}}}});
+        assert!(
+            compiled
+                .validate(&graph("vllm", one.clone()), None)
+                .is_empty()
+        );
+        let changed = compiled.validate(
+            &graph("vllm", one.clone()),
+            Some(&graph("sglang", one.clone())),
+        );
+        assert_eq!(
+            changed
+                .iter()
+                .map(|v| v.message.as_str())
+                .collect::<Vec<_>>(),
+            ["spec.backendFramework is immutable"]
+        );
+        let none = compiled.validate(&graph("vllm", json!({})), None);
+        assert_eq!(
+            none.iter().map(|v| v.message.as_str()).collect::<Vec<_>>(),
+            ["spec.services must contain at least one service"]
+        );
+        let ingress = json!({"Frontend": {"ingress": {"enabled": true}}});
+        let missing_host = compiled.validate(&graph("vllm", ingress), None);
+        assert_eq!(missing_host.len(), 1);
+        assert_eq!(
+            missing_host[0].path,
+            ["spec", "services", "Frontend", "ingress"]
+        );
+    }
 }
