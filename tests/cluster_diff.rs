@@ -195,6 +195,22 @@ fn offline_diff_between_revisions() {
         ],
     );
     assert_eq!(bad.status.code(), Some(2));
+    // A graph that validates but cannot render is reported where it is, as render does.
+    let unrenderable = dynamoctl(
+        &repo(),
+        &[
+            "diff",
+            "--from",
+            "examples/mocker-agg.yaml",
+            "tests/bad-input/22-multinode.yaml",
+        ],
+    );
+    assert_eq!(unrenderable.status.code(), Some(2));
+    assert!(
+        text(&unrenderable.stderr).starts_with("error: tests/bad-input/22-multinode.yaml:10:9: "),
+        "{}",
+        text(&unrenderable.stderr)
+    );
 }
 
 #[test]

@@ -83,15 +83,8 @@ pub async fn run(args: ApplyArgs) -> Result<ExitCode, Error> {
         .namespace
         .clone()
         .unwrap_or_else(|| "default".to_string());
-    let (manifests, warnings) = super::input::read_all(&files, &namespace)?;
-    for w in &warnings {
-        eprintln!("warning: {w}");
-    }
     // Every graph must render before anything is written: no half-applied graphs.
-    let objects: Vec<Object> = manifests.iter().map(|m| m.object.clone()).collect();
-    crate::render::render_all(&objects, &RenderOptions::default()).map_err(|(i, e)| {
-        Error::Input(vec![manifests[i].problem(&e.object, &e.path, &e.message)])
-    })?;
+    let objects = super::input::read_and_render(&files, &namespace)?.objects;
     let mut docs: Vec<Value> = objects.iter().map(Object::to_value).collect();
     docs.sort_by_cached_key(order::sort_key);
 

@@ -11,6 +11,7 @@ use kube::api::ListParams;
 use serde_json::Value;
 
 use super::cluster_args::ClusterArgs;
+use super::input::read_and_render;
 use crate::api::consts::*;
 use crate::api::{DynamoComponentDeployment, DynamoGraphDeployment};
 use crate::cluster::{
@@ -75,29 +76,9 @@ pub async fn run(args: DiffArgs) -> Result<ExitCode, Error> {
     })
 }
 
-fn read_objects(files: &[PathBuf], namespace: &str) -> Result<Vec<Object>, Error> {
-    let (manifests, warnings) = super::input::read_all(files, namespace)?;
-    for w in &warnings {
-        eprintln!("warning: {w}");
-    }
-    Ok(manifests.into_iter().map(|m| m.object).collect())
-}
-
-fn render_checked(objects: &[Object]) -> Result<Vec<Value>, Error> {
-    render::render_all(objects, &RenderOptions::default()).map_err(|(_, e)| {
-        Error::Input(vec![crate::manifest::Problem {
-            file: String::new(),
-            position: Default::default(),
-            subject: e.object,
-            path: crate::manifest::display_path(&e.path),
-            message: e.message,
-        }])
-    })
-}
-
 fn offline_plan(old: &Path, new: &[PathBuf], namespace: &str) -> Result<Plan, Error> {
-    let before = render_checked(&read_objects(&[old.to_path_buf()], namespace)?)?;
-    let after = render_checked(&read_objects(new, namespace)?)?;
+    let before = read_and_render(&[old.to_path_buf()], namespace)?.rendered;
+    let after = read_and_render(new, namespace)?.rendered;
     let find = |set: &[Value], r: &ObjectRef| set.iter().find(|o| ObjectRef::of(o) == *r).cloned();
     let mut refs: Vec<(Value, ObjectRef)> = Vec::new();
     for o in after.iter().chain(&before) {
@@ -126,8 +107,7 @@ async fn cluster_plan(args: &DiffArgs, files: &[PathBuf]) -> Result<Plan, Error>
         .namespace
         .clone()
         .unwrap_or_else(|| "default".to_string());
-    let objects = read_objects(files, &namespace)?;
-    render_checked(&objects)?;
+    let objects = read_and_render(files, &namespace)?.objects;
     let (client, default_ns, server) = connect(&args.cluster.options("diff")).await?;
     let applier = Applier {
         resolver: Resolver::new(client, &server).await?,
@@ -214,11 +194,12 @@ async fn cluster_plan(args: &DiffArgs, files: &[PathBuf]) -> Result<Plan, Error>
     Ok(Plan { changes })
 }
 
+/// A render error found after the inputs rendered once (with the live uid): no position.
 fn render_error(e: render::RenderError) -> Error {
     Error::Input(vec![crate::manifest::Problem {
         file: String::new(),
         position: Default::default(),
-        subject: e.object.clone(),
+        subject: e.object,
         path: crate::manifest::display_path(&e.path),
         message: e.message,
     }])

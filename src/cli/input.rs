@@ -4,7 +4,8 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use crate::error::Error;
-use crate::manifest::{self, Manifest, Problem};
+use crate::manifest::{self, Manifest, Object, Problem};
+use crate::render::{RenderOptions, render_all};
 
 /// Reads and validates every file; returns all objects, or every problem in every file.
 pub fn read_all(
@@ -74,4 +75,27 @@ fn expand_directories(files: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
         }
     }
     Ok(out)
+}
+
+/// Read and rendered inputs: the objects as written, and everything they render to.
+pub struct Rendered {
+    /// The objects in the files, in input order.
+    pub objects: Vec<Object>,
+    /// What they render to, in dependency order.
+    pub rendered: Vec<serde_json::Value>,
+}
+
+/// Reads the files (printing warnings on stderr) and renders every object, so nothing is
+/// sent anywhere unless every graph renders; a render error is reported at the file, line and
+/// column of the object at fault.
+pub fn read_and_render(files: &[PathBuf], default_namespace: &str) -> Result<Rendered, Error> {
+    let (manifests, warnings) = read_all(files, default_namespace)?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    let objects: Vec<Object> = manifests.iter().map(|m| m.object.clone()).collect();
+    let rendered = render_all(&objects, &RenderOptions::default()).map_err(|(i, e)| {
+        Error::Input(vec![manifests[i].problem(&e.object, &e.path, &e.message)])
+    })?;
+    Ok(Rendered { objects, rendered })
 }

@@ -8,8 +8,6 @@ use clap::Args;
 
 use super::output::{self, ObjectFormat};
 use crate::error::Error;
-use crate::manifest::Object;
-use crate::render::{RenderOptions, render_all};
 
 /// Arguments of `dynamoctl render`.
 #[derive(Debug, Args)]
@@ -35,15 +33,7 @@ pub struct RenderArgs {
 /// Renders the files to standard output.
 pub fn run(args: RenderArgs) -> Result<ExitCode, Error> {
     let files: Vec<PathBuf> = args.files.iter().chain(&args.filenames).cloned().collect();
-    let (manifests, warnings) = super::input::read_all(&files, &args.namespace)?;
-    for w in &warnings {
-        eprintln!("warning: {w}");
-    }
-    let objects: Vec<Object> = manifests.iter().map(|m| m.object.clone()).collect();
-    let mut rendered = render_all(&objects, &RenderOptions::default()).map_err(|(i, e)| {
-        let m = &manifests[i];
-        Error::Input(vec![m.problem(&e.object, &e.path, &e.message)])
-    })?;
+    let mut rendered = super::input::read_and_render(&files, &args.namespace)?.rendered;
     if args.workloads_only {
         rendered.retain(|o| {
             o.get("apiVersion").and_then(|v| v.as_str()) != Some(crate::api::consts::API_VERSION)

@@ -45,11 +45,6 @@ pub fn sort_key(object: &Value) -> (usize, String, String, String) {
     )
 }
 
-/// Sorts objects into dependency order, deterministically.
-pub fn sort(objects: &mut [Value]) {
-    objects.sort_by_cached_key(sort_key);
-}
-
 fn str_at(object: &Value, pointer: &str) -> String {
     object
         .pointer(pointer)
