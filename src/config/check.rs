@@ -53,16 +53,56 @@ pub fn parse(file: &str, text: &str) -> Result<OperatorConfiguration, Vec<Proble
             ));
         }
     }
-    if !problems.is_empty() {
-        return Err(problems);
+    // Check the values of everything the schema accepted too, so one run reports every
+    // problem: without the fields at fault the rest still reads.
+    let mut value = document.value.clone();
+    for p in &violations_paths(&problems) {
+        remove(&mut value, p);
     }
-    let config: OperatorConfiguration = serde_json::from_value(document.value.clone())
-        .map_err(|e| vec![at(&[], format!("cannot be read: {e}"))])?;
-    let problems = check_values(&config, &at);
+    value.as_object_mut().map(|m| {
+        m.remove("apiVersion");
+        m.remove("kind")
+    });
+    match serde_json::from_value::<OperatorConfiguration>(value) {
+        Ok(config) => problems.extend(check_values(&config, &at)),
+        Err(e) if problems.is_empty() => problems.push(at(&[], format!("cannot be read: {e}"))),
+        Err(_) => {}
+    }
+    problems.sort_by_key(|p| p.position);
     if problems.is_empty() {
-        Ok(config)
+        serde_json::from_value(document.value.clone()).map_err(|e| vec![at(&[], e.to_string())])
     } else {
         Err(problems)
+    }
+}
+
+/// The field paths of problems, as segments.
+fn violations_paths(problems: &[Problem]) -> Vec<Vec<String>> {
+    problems
+        .iter()
+        .map(|p| {
+            p.path
+                .split('.')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .collect()
+}
+
+fn remove(value: &mut Value, path: &[String]) {
+    match path {
+        [] => *value = Value::Object(Default::default()),
+        [last] => {
+            if let Some(map) = value.as_object_mut() {
+                map.remove(last);
+            }
+        }
+        [first, rest @ ..] => {
+            if let Some(child) = value.get_mut(first.as_str()) {
+                remove(child, rest);
+            }
+        }
     }
 }
 
@@ -215,7 +255,6 @@ fn check_values(
             ),
         ));
     }
-    out.sort_by_key(|p| p.position);
     out
 }
 
