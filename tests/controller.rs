@@ -669,3 +669,60 @@ async fn the_operator_takes_its_mode_and_wiring_from_its_configuration_file() {
         )
     );
 }
+
+/// Sends SIGTERM and waits (bounded) for the process to exit.
+async fn terminate(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    tokio::time::timeout(limit, child.wait())
+        .await
+        .expect("the operator exits after SIGTERM")
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_the_operator_even_when_its_api_server_is_gone_or_hanging() {
+    for hanging in [false, true] {
+        let sim = with_crds(true).await;
+        let addr = sim.addr();
+        let mut controller = spawn_controller(
+            &sim,
+            if hanging { "hanging" } else { "gone" },
+            &["--restricted-namespace", "default"],
+        );
+        apply_graph(&sim, "default", "busy", 2).await;
+        let limit = Duration::from_secs(30);
+        eventually(limit, "the graph to become Ready", || {
+            graph_ready(&sim, "default", "busy")
+        })
+        .await;
+        // Keep it busy, then take the API server away: refused connections, or (worse) a
+        // server that accepts and never answers.
+        apply_graph(&sim, "default", "busy", 3).await;
+        sim.stop().await;
+        let _listener = if hanging {
+            let listener = std::net::TcpListener::bind(addr).unwrap();
+            let accepted: Vec<std::net::TcpStream> = Vec::new();
+            let holder = std::sync::Arc::new(std::sync::Mutex::new(accepted));
+            let keep = holder.clone();
+            std::thread::spawn(move || {
+                for stream in listener.incoming().flatten() {
+                    keep.lock().unwrap().push(stream);
+                }
+            });
+            Some(holder)
+        } else {
+            None
+        };
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        // The process's own deadline is 20 s; the bound here only keeps the test finite.
+        let status = terminate(&mut controller, Duration::from_secs(40)).await;
+        assert!(
+            status.code().is_some(),
+            "exited by itself, not killed: {status:?} (hanging={hanging})"
+        );
+    }
+}

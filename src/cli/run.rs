@@ -215,11 +215,49 @@ pub async fn run(cmd: RunCommand) -> Result<ExitCode, Error> {
     {
         return fail(e);
     }
-    match run_operator(client, &server, cfg, health, metrics, shutdown_signal()).await {
-        Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(e) => fail(e),
+    let (signalled_tx, signalled) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = signalled_tx.send(true);
+        // A second signal means "now": the operator holds nothing that its TTL won't end.
+        shutdown_signal().await;
+        eprintln!("error: second signal: exiting without releasing");
+        std::process::exit(3);
+    });
+    let wait_signal = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let operator = run_operator(
+        client,
+        &server,
+        cfg,
+        health,
+        metrics,
+        wait_signal(signalled.clone()),
+    );
+    // However the API server behaves (gone, hanging), the process exits within the deadline
+    // of a signal, well inside a pod's 30 s grace period: Kubernetes would SIGKILL it anyway,
+    // and a Lease it could not release expires by its TTL.
+    tokio::select! {
+        result = operator => match result {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(e) => fail(e),
+        },
+        _ = async {
+            wait_signal(signalled).await;
+            tokio::time::sleep(SHUTDOWN_DEADLINE).await;
+        } => {
+            eprintln!(
+                "error: shutdown did not finish within {}s (is the API server reachable?); exiting; Leases not released expire by their TTL",
+                SHUTDOWN_DEADLINE.as_secs()
+            );
+            Ok(ExitCode::from(3))
+        }
     }
 }
+
+/// How long a stop may take from SIGTERM: controllers drain, then claims are released.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(20);
 
 /// Resolves on SIGTERM (how Kubernetes stops a pod) or Ctrl-C.
 async fn shutdown_signal() {

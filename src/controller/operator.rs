@@ -260,25 +260,39 @@ fn ended_reason<E: std::fmt::Display>(
     }
 }
 
-/// Waits (bounded) for the claims' tasks to release what they hold.
+/// Waits (bounded) for the claims' tasks to release what they hold. Both release at once,
+/// within one short deadline: a stopping operator must not outlive its pod's grace period.
 async fn finish(
     leader_task: Option<tokio::task::JoinHandle<Result<(), leader::LeaderError>>>,
     marker_task: Option<tokio::task::JoinHandle<Result<(), marker::MarkerError>>>,
 ) -> Result<(), RunError> {
-    let limit = Duration::from_secs(10);
-    if let Some(t) = marker_task {
-        match tokio::time::timeout(limit, t).await {
-            Ok(Ok(Err(e))) => return Err(RunError::Lost(format!("namespace-scope marker: {e}"))),
-            Err(_) => tracing::warn!("the marker was not released in time; its TTL will end it"),
-            _ => {}
+    let limit = Duration::from_secs(5);
+    let marker = async {
+        match marker_task {
+            Some(t) => match tokio::time::timeout(limit, t).await {
+                Ok(Ok(Err(e))) => Err(RunError::Lost(format!("namespace-scope marker: {e}"))),
+                Err(_) => {
+                    tracing::warn!("the marker was not released in time; its TTL will end it");
+                    Ok(())
+                }
+                _ => Ok(()),
+            },
+            None => Ok(()),
         }
-    }
-    if let Some(t) = leader_task {
-        match tokio::time::timeout(limit, t).await {
-            Ok(Ok(Err(e))) => return Err(RunError::Lost(format!("leader election: {e}"))),
-            Err(_) => tracing::warn!("the leader Lease was not released in time"),
-            _ => {}
+    };
+    let leader = async {
+        match leader_task {
+            Some(t) => match tokio::time::timeout(limit, t).await {
+                Ok(Ok(Err(e))) => Err(RunError::Lost(format!("leader election: {e}"))),
+                Err(_) => {
+                    tracing::warn!("the leader Lease was not released in time");
+                    Ok(())
+                }
+                _ => Ok(()),
+            },
+            None => Ok(()),
         }
-    }
-    Ok(())
+    };
+    let (marker, leader) = tokio::join!(marker, leader);
+    marker.and(leader)
 }

@@ -170,6 +170,9 @@ pub struct Hooks {
     pub may_write: Box<dyn Fn(&str) -> bool + Send + Sync>,
 }
 
+/// How long reconciles in flight may take to finish after a stop.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
+
 /// Runs both controllers until `shutdown` resolves (Ok) or they stop on their own (Err).
 /// Every item of `resume` re-enqueues every graph (a namespace came back to this operator).
 pub async fn run(
@@ -311,7 +314,11 @@ pub async fn run(
         _ = shutdown => {
             tracing::info!("shutting down");
             let _ = stop_tx.send(true);
-            controllers.await;
+            // Reconciles in flight finish, but not forever: one stuck on an unreachable API
+            // server must not keep the process (and its claims) alive.
+            if tokio::time::timeout(DRAIN_DEADLINE, controllers).await.is_err() {
+                tracing::warn!("reconciles still running after {DRAIN_DEADLINE:?}; stopping without them");
+            }
             Ok(())
         }
         _ = &mut controllers => Err(RunError::Lost("the controllers stopped unexpectedly".into())),
