@@ -219,9 +219,9 @@ fn check_values(
     });
 
     let duration = |v: &str| match parse_go_duration(v) {
-        Ok(d) if !d.is_zero() => None,
-        Ok(_) => Some(format!("\"{v}\" must be longer than zero")),
-        Err(()) => Some(format!(
+        Some(d) if !d.is_zero() => None,
+        Some(_) => Some(format!("\"{v}\" must be longer than zero")),
+        None => Some(format!(
             "\"{v}\" is not a duration: use e.g. 30s, 15m, 4h or 1h30m"
         )),
     };

@@ -3,21 +3,19 @@
 
 use std::time::Duration;
 
-/// Parses a non-negative Go duration. `Err(())` when the text is not one.
-pub fn parse_go_duration(text: &str) -> Result<Duration, ()> {
+/// Parses a non-negative Go duration; `None` when the text is not one.
+pub fn parse_go_duration(text: &str) -> Option<Duration> {
     if text == "0" {
-        return Ok(Duration::ZERO);
+        return Some(Duration::ZERO);
     }
     let mut rest = text;
     let mut total = 0f64;
     if rest.is_empty() {
-        return Err(());
+        return None;
     }
     while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or(())?;
-        let number: f64 = rest[..number_len].parse().map_err(|_| ())?;
+        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let number: f64 = rest[..number_len].parse().ok()?;
         rest = &rest[number_len..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit() || c == '.')
@@ -29,12 +27,12 @@ pub fn parse_go_duration(text: &str) -> Result<Duration, ()> {
             "s" => 1.0,
             "m" => 60.0,
             "h" => 3600.0,
-            _ => return Err(()),
+            _ => return None,
         };
         total += number * seconds_per_unit;
         rest = &rest[unit_len..];
     }
-    Duration::try_from_secs_f64(total).map_err(|_| ())
+    Duration::try_from_secs_f64(total).ok()
 }
 
 #[cfg(test)]
@@ -43,13 +41,13 @@ mod tests {
 
     #[test]
     fn go_durations() {
-        assert_eq!(parse_go_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_go_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_go_duration("1.5h"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_go_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_go_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_go_duration("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_go_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_go_duration("1.5h"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_go_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_go_duration("0"), Some(Duration::ZERO));
         for bad in ["", "30", "soon", "1d", "-1s", "s"] {
-            assert_eq!(parse_go_duration(bad), Err(()), "{bad}");
+            assert_eq!(parse_go_duration(bad), None, "{bad}");
         }
     }
 }

@@ -60,7 +60,7 @@ impl OperatorConfiguration {
             .scope
             .lease_duration
             .as_deref()
-            .and_then(|d| parse_go_duration(d).ok())
+            .and_then(parse_go_duration)
             .unwrap_or(DEFAULT_LEASE_DURATION)
     }
 
@@ -70,7 +70,7 @@ impl OperatorConfiguration {
             .scope
             .lease_renew_interval
             .as_deref()
-            .and_then(|d| parse_go_duration(d).ok())
+            .and_then(parse_go_duration)
             .unwrap_or(DEFAULT_LEASE_RENEW_INTERVAL)
     }
 
