@@ -176,24 +176,80 @@ fn cluster_scoped_write(r: &AuditRecord) -> bool {
     r.resource == "namespaces" || r.namespace.is_empty()
 }
 
-/// The controller process exactly as the installed Deployment would run it, except that it
-/// binds to 127.0.0.1 and uses the simulator's kubeconfig (the simulator runs no containers).
+/// The configuration text in the operator's ConfigMap in `namespace`.
+fn installed_config(sim: &Simulator, namespace: &str) -> String {
+    let map = sim
+        .object("", "configmaps", namespace, "dynamo-operator-config")
+        .expect("the operator's ConfigMap");
+    map["data"]["config.yaml"].as_str().unwrap().to_string()
+}
+
+/// Whether this binary's `run controller` takes `--config`. Until the controller side of the
+/// configuration is merged it does not, and the operator gets the same settings as the flags
+/// the file replaces (see `legacy_flags`).
+fn controller_reads_config() -> bool {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
+        .args(["run", "controller", "--help"])
+        .output()
+        .expect("dynamoctl runs");
+    text(&out.stdout).contains("--config")
+}
+
+/// The `run controller` flags that say what `config` says (for a binary without `--config`).
+fn legacy_flags(config: &str) -> Vec<String> {
+    let c = dynamoctl::config::parse("config.yaml", config).expect("a valid configuration");
+    let mut flags = Vec::new();
+    if let Some(ns) = c.restricted_namespace() {
+        flags.push(format!("--restricted-namespace={ns}"));
+        flags.push(format!(
+            "--namespace-scope-lease-duration={}",
+            dynamoctl::install::format_duration(c.lease_duration())
+        ));
+        flags.push(format!(
+            "--namespace-scope-lease-renew-interval={}",
+            dynamoctl::install::format_duration(c.lease_renew_interval())
+        ));
+    }
+    let le = &c.leader_election;
+    flags.push(format!("--leader-elect={}", le.enabled.unwrap_or(true)));
+    if let Some(ns) = &le.namespace {
+        flags.push(format!("--leader-election-namespace={ns}"));
+    }
+    if let Some(f) = &c.logging.format {
+        flags.push(format!("--log-format={f}"));
+    }
+    flags
+}
+
+/// The controller process exactly as the installed Deployment would run it: its arguments,
+/// with the mounted configuration read from its ConfigMap, except that it binds to 127.0.0.1
+/// (command-line flags override the file) and uses the simulator's kubeconfig (the simulator
+/// runs no containers).
 fn start_operator(sim: &Simulator, deployment: &Value, health_port: u16) -> tokio::process::Child {
-    let args: Vec<String> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    let namespace = deployment["metadata"]["namespace"].as_str().unwrap();
+    let config = installed_config(sim, namespace);
+    let file = common::sim::temp_file(&format!("operator-config-{namespace}"), &config);
+    let reads_config = controller_reads_config();
+    let mut args: Vec<String> = Vec::new();
+    for a in deployment["spec"]["template"]["spec"]["containers"][0]["args"]
         .as_array()
         .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap().to_string())
-        .map(|a| {
-            if a.starts_with("--health-probe-bind-address=") {
-                format!("--health-probe-bind-address=127.0.0.1:{health_port}")
-            } else if a.starts_with("--metrics-bind-address=") {
-                "--metrics-bind-address=127.0.0.1:0".to_string()
+    {
+        let a = a.as_str().unwrap();
+        if a.starts_with("--config=") {
+            if reads_config {
+                args.push(format!("--config={}", file.display()));
             } else {
-                a
+                args.extend(legacy_flags(&config));
             }
-        })
-        .collect();
+        } else {
+            args.push(a.to_string());
+        }
+    }
+    args.push(format!(
+        "--health-probe-bind-address=127.0.0.1:{health_port}"
+    ));
+    args.push("--metrics-bind-address=127.0.0.1:0".to_string());
     tokio::process::Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
         .args(&args)
         .arg("--kubeconfig")
@@ -504,12 +560,8 @@ async fn namespace_scoped_install_creates_nothing_cluster_scoped_but_crds() {
     let deployment = sim
         .object("apps", "deployments", "team-a", "dynamo-operator")
         .unwrap();
-    let args = &deployment["spec"]["template"]["spec"]["containers"][0]["args"];
-    assert!(
-        args.as_array()
-            .unwrap()
-            .contains(&json!("--restricted-namespace=team-a"))
-    );
+    let config = dynamoctl::config::parse("c", &installed_config(&sim, "team-a")).unwrap();
+    assert_eq!(config.restricted_namespace(), Some("team-a"));
     let port = free_port();
     let _operator = start_operator(&sim, &deployment, port);
     wait_for(
@@ -536,7 +588,7 @@ async fn unchanged_rerun_sends_zero_writes_and_a_change_one() {
     sim.clear_audit();
     let out = ok(&run(&sim, &["install"], &[]).await);
     assert!(sim.audit_writes().is_empty(), "{:?}", sim.audit_writes());
-    assert_eq!(out.lines().count(), 8, "{out}");
+    assert_eq!(out.lines().count(), 10, "{out}");
     assert!(out.lines().all(|l| l.ends_with(" unchanged")), "{out}");
 
     // An upgrade: only what changed is written.
@@ -585,12 +637,14 @@ async fn uninstall_leaves_nothing_behind() {
         [
             "service/dynamo-operator-metrics",
             "deployment.apps/dynamo-operator",
+            "configmap/dynamo-operator-config",
             "clusterrolebinding.rbac.authorization.k8s.io/dynamo-operator",
             "clusterrole.rbac.authorization.k8s.io/dynamo-operator",
             "serviceaccount/dynamo-operator",
             "namespace/dynamo-system",
             "customresourcedefinition.apiextensions.k8s.io/dynamographdeployments.nvidia.com",
             "customresourcedefinition.apiextensions.k8s.io/dynamocomponentdeployments.nvidia.com",
+            "customresourcedefinition.apiextensions.k8s.io/dynamoworkermetadatas.nvidia.com",
         ]
     );
     assert_eq!(namespaces(&sim).await, before_ns);
@@ -616,6 +670,7 @@ async fn uninstall_leaves_nothing_behind() {
         ("", "serviceaccounts", "dynamo-operator"),
         ("apps", "deployments", "dynamo-operator"),
         ("", "services", "dynamo-operator-metrics"),
+        ("", "configmaps", "dynamo-operator-config"),
         ("rbac.authorization.k8s.io", "roles", "dynamo-operator"),
         (
             "rbac.authorization.k8s.io",
@@ -693,6 +748,156 @@ async fn helm_template_renders_what_install_dry_run_prints() {
                 "45s",
                 "--lease-renew-interval",
                 "15s",
+            ],
+        ),
+        // Bundled etcd (with storage) and NATS; the configuration points at them.
+        (
+            "dynamo-system",
+            vec![
+                "--set",
+                "global.etcd.install=true",
+                "--set",
+                "global.nats.install=true",
+                "--set",
+                "etcd.persistence.enabled=true",
+                "--set",
+                "etcd.persistence.size=2Gi",
+            ],
+            vec!["--with-etcd", "--etcd-storage", "2Gi", "--with-nats"],
+        ),
+        // External etcd and NATS win over a bundled one.
+        (
+            "dynamo-system",
+            vec![
+                "--set",
+                "global.etcd.install=true",
+                "--set",
+                "dynamo-operator.etcdAddr=http://etcd.example.com:2379",
+                "--set",
+                "dynamo-operator.natsAddr=nats://nats.example.com:4222",
+            ],
+            vec![
+                "--with-etcd",
+                "--etcd-address",
+                "http://etcd.example.com:2379",
+                "--nats-address",
+                "nats://nats.example.com:4222",
+            ],
+        ),
+        // PodMonitors, the default Ingress, discovery, Model Express and Prometheus.
+        (
+            "dynamo-system",
+            vec![
+                "--set",
+                "dynamo-operator.dynamo.metrics.podMonitors.enabled=true",
+                "--set",
+                "dynamo-operator.dynamo.ingress.enabled=true",
+                "--set",
+                "dynamo-operator.dynamo.ingress.className=nginx",
+                "--set",
+                "dynamo-operator.dynamo.ingress.tlsSecretName=dynamo-tls",
+                "--set",
+                "dynamo-operator.dynamo.ingressHostSuffix=dynamo.example.com",
+                "--set",
+                "dynamo-operator.discoveryBackend=etcd",
+                "--set",
+                "dynamo-operator.modelExpressURL=http://model-express:8001",
+                "--set",
+                "dynamo-operator.dynamo.metrics.prometheusEndpoint=http://prometheus.monitoring:9090",
+            ],
+            vec![
+                "--pod-monitors",
+                "--ingress-class",
+                "nginx",
+                "--ingress-tls-secret",
+                "dynamo-tls",
+                "--ingress-host-suffix",
+                "dynamo.example.com",
+                "--discovery-backend",
+                "etcd",
+                "--model-express-url",
+                "http://model-express:8001",
+                "--prometheus-endpoint",
+                "http://prometheus.monitoring:9090",
+            ],
+        ),
+        // Namespace-scoped with each: bundled NATS with storage, external etcd, PodMonitors
+        // with their own release label, and values YAML would read as other types.
+        (
+            "team-a",
+            vec![
+                "--set",
+                "dynamo-operator.namespaceRestriction.enabled=true",
+                "--set",
+                "global.nats.install=true",
+                "--set",
+                "nats.persistence.enabled=true",
+                "--set",
+                "nats.persistence.size=5Gi",
+                "--set",
+                "dynamo-operator.etcdAddr=10.0.0.7:2379",
+                "--set",
+                "dynamo-operator.dynamo.metrics.podMonitors.enabled=true",
+                "--set",
+                "dynamo-operator.dynamo.metrics.podMonitors.releaseLabel=kube-prometheus-stack",
+                "--set",
+                "dynamo-operator.dynamo.ingress.enabled=true",
+                "--set-string",
+                "dynamo-operator.dynamo.ingress.className=123",
+                "--set-string",
+                "dynamo-operator.dynamo.ingress.tlsSecretName=yes",
+                "--set-string",
+                "dynamo-operator.dynamo.ingressHostSuffix=1.2",
+                "--set",
+                "dynamo-operator.discoveryBackend=kubernetes",
+                "--set",
+                "dynamo-operator.namespaceRestriction.lease.duration=1m",
+            ],
+            vec![
+                "--namespace-scoped",
+                "--with-nats",
+                "--nats-storage",
+                "5Gi",
+                "--etcd-address",
+                "10.0.0.7:2379",
+                "--pod-monitors",
+                "--pod-monitors-release",
+                "kube-prometheus-stack",
+                "--ingress-class",
+                "123",
+                "--ingress-tls-secret",
+                "yes",
+                "--ingress-host-suffix",
+                "1.2",
+                "--discovery-backend",
+                "kubernetes",
+                "--lease-duration",
+                "60s",
+            ],
+        ),
+        // Settings without an install flag come from --operator-config; its keys install owns
+        // are replaced, as the chart never writes them.
+        (
+            "dynamo-system",
+            vec![
+                "--set",
+                "global.grove.enabled=true",
+                "--set",
+                "global.kai-scheduler.enabled=false",
+                "--set",
+                "dynamo-operator.dynamo.groveTerminationDelay=4h",
+                "--set",
+                "dynamo-operator.etcdAddr=http://etcd-from-file:2379",
+                "--set",
+                "dynamo-operator.dynamo.istio.enabled=true",
+                "--set",
+                "dynamo-operator.dynamo.istio.gateway=istio-system/dynamo-gateway",
+                "--set",
+                "dynamo-operator.dynamo.mpiRun.secretName=mpi-run-ssh-secret",
+            ],
+            vec![
+                "--operator-config",
+                "tests/fixtures/install/operator-config.yaml",
             ],
         ),
     ];
@@ -881,11 +1086,8 @@ async fn helm_installs_the_seed_flows_into_the_simulator() {
         .object("apps", "deployments", "test-namespace", "dynamo-operator")
         .unwrap();
     let args = &d["spec"]["template"]["spec"]["containers"][0]["args"];
-    assert!(
-        args.as_array()
-            .unwrap()
-            .contains(&json!("--restricted-namespace=test-namespace"))
-    );
+    let config = dynamoctl::config::parse("c", &installed_config(&sim, "test-namespace")).unwrap();
+    assert_eq!(config.restricted_namespace(), Some("test-namespace"));
     assert!(
         args.as_array()
             .unwrap()
@@ -1193,16 +1395,13 @@ async fn hybrid_installs_coexist_and_check_spots_a_double_claim() {
     let mut twin = sim
         .object("apps", "deployments", "dynamo-system", "dynamo-operator")
         .unwrap();
-    let args = manifests(&InstallOptions {
-        namespace: "dynamo-system".into(),
-        namespace_scoped: true,
-        ..InstallOptions::default()
-    })
-    .into_iter()
-    .find(|o| o["kind"] == "Deployment")
-    .unwrap()["spec"]["template"]["spec"]["containers"][0]["args"]
-        .clone();
-    twin["spec"]["template"]["spec"]["containers"][0]["args"] = args;
+    // Its mode as a flag (flags override the shared configuration file).
+    twin["spec"]["template"]["spec"]["containers"][0]["args"] = json!([
+        "run",
+        "controller",
+        "--config=/etc/dynamo-operator/config.yaml",
+        "--restricted-namespace=dynamo-system",
+    ]);
     let twin = json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
