@@ -1503,7 +1503,7 @@ async fn a_failure_half_way_says_what_was_applied() {
     assert_eq!(code(&out), 3, "{}", text(&out.stderr));
     let err = text(&out.stderr);
     assert!(
-        err.contains("applied before the failure (6): CustomResourceDefinition dynamographdeployments.nvidia.com, CustomResourceDefinition dynamocomponentdeployments.nvidia.com, Namespace dynamo-system, ServiceAccount dynamo-system/dynamo-operator, ClusterRole dynamo-operator, ClusterRoleBinding dynamo-operator"),
+        err.contains("applied before the failure (8): CustomResourceDefinition dynamographdeployments.nvidia.com, CustomResourceDefinition dynamocomponentdeployments.nvidia.com, CustomResourceDefinition dynamoworkermetadatas.nvidia.com, Namespace dynamo-system, ServiceAccount dynamo-system/dynamo-operator, ClusterRole dynamo-operator, ClusterRoleBinding dynamo-operator, ConfigMap dynamo-system/dynamo-operator-config"),
         "{err}"
     );
     assert!(
