@@ -37,7 +37,10 @@ fn worker_metadata_crd_is_upstreams() {
     let crd = &dynamoctl::yaml::parse_documents(&text).unwrap()[0].value;
     assert_eq!(crd["metadata"]["name"], "dynamoworkermetadatas.nvidia.com");
     assert_eq!(crd["spec"]["scope"], "Namespaced");
-    assert_eq!(crd["spec"]["names"]["shortNames"], serde_json::json!(["dwm"]));
+    assert_eq!(
+        crd["spec"]["names"]["shortNames"],
+        serde_json::json!(["dwm"])
+    );
     let version = &crd["spec"]["versions"][0];
     assert_eq!(version["name"], "v1alpha1");
     let schema = &version["schema"]["openAPIV3Schema"];

@@ -353,6 +353,48 @@ fn bad_flags_fail_with_exit_2_and_a_clear_message() {
         (vec!["-n", "Bad_Namespace"], "invalid namespace"),
         (vec!["--lease-duration", "soon"], "invalid duration"),
         (vec!["-o", "yaml"], "--dry-run"),
+        (
+            vec!["--etcd-address", "etcd at 2379"],
+            "--etcd-address (infrastructure.etcdAddress): \"etcd at 2379\" is not an etcd endpoint",
+        ),
+        (
+            vec!["--nats-address", "nats-server:4222"],
+            "--nats-address (infrastructure.natsAddress): \"nats-server:4222\" is not a NATS URL",
+        ),
+        (
+            vec!["--ingress-host-suffix", "Example_.com"],
+            "--ingress-host-suffix (ingress.hostSuffix): \"Example_.com\" is not a DNS name",
+        ),
+        (
+            vec!["--discovery-backend", "consul"],
+            "--discovery-backend (discovery.backend): unsupported value \"consul\"",
+        ),
+        (
+            vec!["--model-express-url", "mx:8001"],
+            "--model-express-url (infrastructure.modelExpressURL): \"mx:8001\" is not an http(s):// URL",
+        ),
+        (
+            vec!["--prometheus-endpoint", "prometheus:9090"],
+            "--prometheus-endpoint (infrastructure.prometheusEndpoint)",
+        ),
+        (
+            vec!["--ingress-class", "Nginx Plus"],
+            "--ingress-class (ingress.controllerClassName)",
+        ),
+        (
+            vec!["--with-etcd", "--etcd-storage", "lots"],
+            "--etcd-storage: \"lots\" is not a storage size",
+        ),
+        (vec!["--etcd-storage", "1Gi"], "--with-etcd"),
+        (vec!["--pod-monitors-release", "x"], "--pod-monitors"),
+        (
+            vec!["--pod-monitors", "--pod-monitors-release", "bad value!"],
+            "is not a label value",
+        ),
+        (
+            vec!["--operator-config", "/nonexistent/config.yaml"],
+            "--operator-config: cannot read /nonexistent/config.yaml",
+        ),
     ] {
         let mut all = vec!["install"];
         all.extend(&args);
@@ -367,6 +409,62 @@ fn bad_flags_fail_with_exit_2_and_a_clear_message() {
     }
 }
 
+#[test]
+fn a_bad_operator_config_file_is_reported_at_its_position() {
+    let file = common::sim::temp_file(
+        "bad-operator-config",
+        "apiVersion: operator.config.dynamo.nvidia.com/v1alpha1\nkind: OperatorConfiguration\ninfrastructure:\n  etcdAdress: http://etcd:2379\n",
+    );
+    let out = offline(&[
+        "install",
+        "--dry-run",
+        "--operator-config",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "{}:4:3: OperatorConfiguration: infrastructure.etcdAdress: unknown field; did you mean \"etcdAddress\"?",
+            file.display()
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    // A good file's keys are kept; a flag overrides one.
+    let file = common::sim::temp_file(
+        "good-operator-config",
+        "infrastructure:\n  etcdAddress: http://etcd-a:2379\n  natsAddress: nats://nats-a:4222\n",
+    );
+    let out = offline(&[
+        "install",
+        "--dry-run",
+        "-o",
+        "json",
+        "--operator-config",
+        file.to_str().unwrap(),
+        "--nats-address",
+        "nats://nats-b:4222",
+    ]);
+    let list: Value = serde_json::from_str(&ok(&out)).unwrap();
+    let map = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == "ConfigMap")
+        .unwrap();
+    let config =
+        dynamoctl::config::parse("c", map["data"]["config.yaml"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        config.infrastructure.etcd_address.as_deref(),
+        Some("http://etcd-a:2379")
+    );
+    assert_eq!(
+        config.infrastructure.nats_address.as_deref(),
+        Some("nats://nats-b:4222")
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // against the simulator
 
@@ -379,11 +477,20 @@ async fn bad_flags_write_nothing() {
         vec!["install", "--replicas", "-1"],
         // --skip-crds with the CRDs missing.
         vec!["install", "--skip-crds"],
+        vec!["install", "--with-etcd", "--etcd-address", "etcd:port"],
+        // PodMonitors need the Prometheus Operator's API, which this cluster lacks.
+        vec!["install", "--pod-monitors", "--with-etcd"],
     ] {
         let out = run(&sim, &args, &[]).await;
         assert_eq!(code(&out), 2, "{args:?}: {}", text(&out.stderr));
     }
     assert!(sim.audit_writes().is_empty(), "{:?}", sim.audit_writes());
+    let out = run(&sim, &["install", "--pod-monitors"], &[]).await;
+    assert!(
+        text(&out.stderr).contains("--pod-monitors: the cluster does not serve monitoring.coreos.com/v1/PodMonitor; install the Prometheus Operator"),
+        "{}",
+        text(&out.stderr)
+    );
     // --skip-crds into a namespace that does not exist, with the CRDs present.
     ok(&run(&sim, &["install"], &[]).await);
     sim.clear_audit();
@@ -681,6 +788,193 @@ async fn uninstall_leaves_nothing_behind() {
         assert!(sim.object(g, r, "team-b", name).is_none(), "{r}/{name}");
     }
     assert!(namespaces(&sim).await.contains(&"team-b".to_string()));
+}
+
+/// The Prometheus Operator's PodMonitor CRD, as far as the simulator needs it.
+fn pod_monitor_crd() -> Value {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": { "name": "podmonitors.monitoring.coreos.com" },
+        "spec": {
+            "group": "monitoring.coreos.com",
+            "names": { "kind": "PodMonitor", "listKind": "PodMonitorList", "plural": "podmonitors", "singular": "podmonitor" },
+            "scope": "Namespaced",
+            "versions": [{
+                "name": "v1", "served": true, "storage": true,
+                "schema": { "openAPIV3Schema": { "type": "object", "x-kubernetes-preserve-unknown-fields": true } },
+            }],
+        },
+    })
+}
+
+fn check_entry(report: &Value, description: &str) -> Option<Value> {
+    report["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["checks"].as_array().unwrap().iter())
+        .find(|c| c["description"] == description)
+        .cloned()
+}
+
+/// Bundled etcd and NATS, PodMonitors and the worker-metadata CRD land in the cluster; the
+/// configuration points at the bundled services; `check` warns once the PodMonitors' API is
+/// gone; uninstall removes it all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundled_infrastructure_and_pod_monitors_install_check_and_uninstall() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let sim = sim().await;
+    let crds: Api<CustomResourceDefinition> = Api::all(sim.client());
+    crds.create(
+        &PostParams::default(),
+        &serde_json::from_value(pod_monitor_crd()).unwrap(),
+    )
+    .await
+    .unwrap();
+    ok(&run(
+        &sim,
+        &[
+            "install",
+            "--with-etcd",
+            "--etcd-storage",
+            "2Gi",
+            "--with-nats",
+            "--discovery-backend",
+            "etcd",
+            "--pod-monitors",
+            "--wait",
+            "--timeout",
+            "30s",
+        ],
+        &[],
+    )
+    .await);
+    let ns = "dynamo-system";
+    let config = dynamoctl::config::parse("c", &installed_config(&sim, ns)).unwrap();
+    let r = config.render_options();
+    assert_eq!(
+        r.etcd_address.as_deref(),
+        Some("http://dynamo-platform-etcd.dynamo-system.svc.cluster.local:2379")
+    );
+    assert_eq!(
+        r.nats_address.as_deref(),
+        Some("nats://dynamo-platform-nats.dynamo-system.svc.cluster.local:4222")
+    );
+    assert_eq!(r.discovery_backend.as_deref(), Some("etcd"));
+    for component in ["etcd", "nats"] {
+        let name = format!("dynamo-platform-{component}");
+        let sts = sim.object("apps", "statefulsets", ns, &name).unwrap();
+        assert_eq!(sts["spec"]["serviceName"], format!("{name}-headless"));
+        assert!(sim.object("", "services", ns, &name).is_some());
+        let headless = sim
+            .object("", "services", ns, &format!("{name}-headless"))
+            .unwrap();
+        assert_eq!(headless["spec"]["clusterIP"], "None");
+    }
+    let etcd = sim
+        .object("apps", "statefulsets", ns, "dynamo-platform-etcd")
+        .unwrap();
+    assert_eq!(
+        etcd["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+        "2Gi"
+    );
+    for name in ["dynamo-frontend", "dynamo-worker", "dynamo-planner"] {
+        let m = sim
+            .object("monitoring.coreos.com", "podmonitors", ns, name)
+            .unwrap();
+        assert_eq!(m["metadata"]["labels"]["release"], "dynamo-platform");
+    }
+    assert!(
+        sim.object(
+            "apiextensions.k8s.io",
+            "customresourcedefinitions",
+            "",
+            "dynamoworkermetadatas.nvidia.com"
+        )
+        .is_some()
+    );
+
+    let description = "PodMonitors are installed and the Prometheus Operator's API is served";
+    let out = run(&sim, &["check", "-o", "json"], &[]).await;
+    let report = check_json(&out);
+    assert_eq!(report["success"], true, "{report}");
+    assert_eq!(
+        check_entry(&report, description).unwrap()["result"],
+        "success"
+    );
+    assert_eq!(
+        check_entry(
+            &report,
+            "operator configuration dynamo-system/dynamo-operator-config is valid"
+        )
+        .unwrap()["result"],
+        "success"
+    );
+
+    // The Prometheus Operator goes away, and with it the PodMonitors: a warning, not a failure.
+    crds.delete("podmonitors.monitoring.coreos.com", &Default::default())
+        .await
+        .unwrap();
+    let mut report = Value::Null;
+    wait_for(
+        Duration::from_secs(30),
+        "the PodMonitor API to go",
+        async || {
+            let out = run(&sim, &["check", "-o", "json"], &[]).await;
+            report = check_json(&out);
+            check_entry(&report, description).is_some_and(|c| c["result"] == "warning")
+        },
+    )
+    .await;
+    assert_eq!(report["success"], true, "{report}");
+    let entry = check_entry(&report, description).unwrap();
+    assert!(
+        entry["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not serve monitoring.coreos.com/v1"),
+        "{entry}"
+    );
+    assert!(entry["hint"].as_str().unwrap().contains("--pod-monitors"));
+
+    // A broken configuration fails check, naming the problem.
+    let maps: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(sim.client(), ns);
+    maps.patch(
+        "dynamo-operator-config",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(
+            json!({"data": {"config.yaml": "infrastructure:\n  natsAddress: nats-server:4222\n"}}),
+        ),
+    )
+    .await
+    .unwrap();
+    let out = run(&sim, &["check", "-o", "json"], &[]).await;
+    assert_eq!(code(&out), 1);
+    let entry = check_entry(
+        &check_json(&out),
+        "operator configuration dynamo-system/dynamo-operator-config is valid",
+    )
+    .unwrap();
+    assert_eq!(entry["result"], "error");
+    assert!(
+        entry["error"]
+            .as_str()
+            .unwrap()
+            .contains("is not a NATS URL"),
+        "{entry}"
+    );
+
+    ok(&run(&sim, &["uninstall"], &[]).await);
+    for (g, r, name) in [
+        ("apps", "statefulsets", "dynamo-platform-etcd"),
+        ("apps", "statefulsets", "dynamo-platform-nats"),
+        ("", "services", "dynamo-platform-etcd"),
+        ("", "services", "dynamo-platform-nats-headless"),
+        ("", "configmaps", "dynamo-operator-config"),
+    ] {
+        assert!(sim.object(g, r, ns, name).is_none(), "{r}/{name}");
+    }
 }
 
 async fn namespaces(sim: &Simulator) -> Vec<String> {
