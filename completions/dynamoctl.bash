@@ -514,7 +514,7 @@ _dynamoctl() {
             return 0
             ;;
         dynamoctl__subcmd__install)
-            opts="-o -n -h -V --kubeconfig --context --request-timeout --namespace-scoped --image --operator-version --lease-duration --lease-renew-interval --replicas --skip-crds --dry-run --output --wait --timeout --namespace --help --version"
+            opts="-o -n -h -V --kubeconfig --context --request-timeout --namespace-scoped --image --operator-version --lease-duration --lease-renew-interval --operator-config --etcd-address --nats-address --with-etcd --etcd-storage --with-nats --nats-storage --model-express-url --prometheus-endpoint --discovery-backend --ingress-class --ingress-tls-secret --ingress-host-suffix --pod-monitors --pod-monitors-release --replicas --skip-crds --dry-run --output --wait --timeout --namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -545,6 +545,54 @@ _dynamoctl() {
                     return 0
                     ;;
                 --lease-renew-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --operator-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-storage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-storage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --model-express-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prometheus-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --discovery-backend)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ingress-class)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ingress-tls-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ingress-host-suffix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pod-monitors-release)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

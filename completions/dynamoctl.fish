@@ -104,14 +104,29 @@ complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l context 
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l image -d 'The operator image, REPO[:TAG] (default: this version\'s published image)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l operator-version -d 'Version the operator reports in its marker (default: the image\'s tag)' -r
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l lease-duration -d 'How long the namespace-scope marker stays valid without renewal' -r
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l lease-renew-interval -d 'How often the marker is renewed (shorter than --lease-duration)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l lease-duration -d 'How long the namespace-scope marker stays valid without renewal [default: 30s, or the --operator-config file\'s namespace.scope.leaseDuration]' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l lease-renew-interval -d 'How often the marker is renewed, shorter than --lease-duration [default: 10s, or the file\'s namespace.scope.leaseRenewInterval]' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l operator-config -d 'A base operator configuration (upstream\'s OperatorConfiguration file); the flags below override its keys' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l etcd-address -d 'etcd the runtime uses (infrastructure.etcdAddress): host:port or http(s)://host:port' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l nats-address -d 'NATS the runtime uses (infrastructure.natsAddress): nats://host:port' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l etcd-storage -d 'Keep the bundled etcd\'s data in a PersistentVolumeClaim of this size (default: an emptyDir, lost when the pod moves)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l nats-storage -d 'Keep the bundled NATS\'s JetStream data in a PersistentVolumeClaim of this size' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l model-express-url -d 'Model Express server (infrastructure.modelExpressURL): an http(s):// URL' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l prometheus-endpoint -d 'Prometheus the planner reads (infrastructure.prometheusEndpoint): an http(s):// URL' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l discovery-backend -d 'The runtime\'s default discovery backend (discovery.backend): kubernetes or etcd' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l ingress-class -d 'Give frontends a default Ingress of this IngressClass (ingress.controllerClassName)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l ingress-tls-secret -d 'TLS Secret of the default Ingress (ingress.controllerTLSSecretName)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l ingress-host-suffix -d 'Serve frontends at <graph>.<SUFFIX> (ingress.hostSuffix)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l pod-monitors-release -d 'The PodMonitors\' `release` label, which Prometheus\' default selector matches [default: dynamo-platform]' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l replicas -d 'Operator replicas; one leader reconciles' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -s o -l output -d 'Output format of --dry-run' -r -f -a "yaml\t'Multi-document YAML'
 json\t'A JSON `v1/List`'"
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l timeout -d 'How long --wait waits' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -s n -l namespace -d 'The operator\'s namespace [default: dynamo-system]' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l namespace-scoped -d 'Manage only the operator\'s namespace: a Role instead of a ClusterRole, and the namespace-scope marker Lease so a cluster-wide operator leaves the namespace alone'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l with-etcd -d 'Install a single-node etcd (StatefulSet + Services) and point the configuration at it unless --etcd-address is given'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l with-nats -d 'Install a single-node NATS with JetStream and point the configuration at it unless --nats-address is given'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l pod-monitors -d 'Install PodMonitors for frontends, workers and planners (needs the Prometheus Operator\'s monitoring.coreos.com API)'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l skip-crds -d 'Do not install or upgrade the CRDs (they must exist): lets a namespace admin install'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l dry-run -d 'Print the objects instead of applying them; contacts no cluster'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand install" -l wait -d 'Wait until the operator Deployment is available'

@@ -176,24 +176,80 @@ fn cluster_scoped_write(r: &AuditRecord) -> bool {
     r.resource == "namespaces" || r.namespace.is_empty()
 }
 
-/// The controller process exactly as the installed Deployment would run it, except that it
-/// binds to 127.0.0.1 and uses the simulator's kubeconfig (the simulator runs no containers).
+/// The configuration text in the operator's ConfigMap in `namespace`.
+fn installed_config(sim: &Simulator, namespace: &str) -> String {
+    let map = sim
+        .object("", "configmaps", namespace, "dynamo-operator-config")
+        .expect("the operator's ConfigMap");
+    map["data"]["config.yaml"].as_str().unwrap().to_string()
+}
+
+/// Whether this binary's `run controller` takes `--config`. Until the controller side of the
+/// configuration is merged it does not, and the operator gets the same settings as the flags
+/// the file replaces (see `legacy_flags`).
+fn controller_reads_config() -> bool {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
+        .args(["run", "controller", "--help"])
+        .output()
+        .expect("dynamoctl runs");
+    text(&out.stdout).contains("--config")
+}
+
+/// The `run controller` flags that say what `config` says (for a binary without `--config`).
+fn legacy_flags(config: &str) -> Vec<String> {
+    let c = dynamoctl::config::parse("config.yaml", config).expect("a valid configuration");
+    let mut flags = Vec::new();
+    if let Some(ns) = c.restricted_namespace() {
+        flags.push(format!("--restricted-namespace={ns}"));
+        flags.push(format!(
+            "--namespace-scope-lease-duration={}",
+            dynamoctl::install::format_duration(c.lease_duration())
+        ));
+        flags.push(format!(
+            "--namespace-scope-lease-renew-interval={}",
+            dynamoctl::install::format_duration(c.lease_renew_interval())
+        ));
+    }
+    let le = &c.leader_election;
+    flags.push(format!("--leader-elect={}", le.enabled.unwrap_or(true)));
+    if let Some(ns) = &le.namespace {
+        flags.push(format!("--leader-election-namespace={ns}"));
+    }
+    if let Some(f) = &c.logging.format {
+        flags.push(format!("--log-format={f}"));
+    }
+    flags
+}
+
+/// The controller process exactly as the installed Deployment would run it: its arguments,
+/// with the mounted configuration read from its ConfigMap, except that it binds to 127.0.0.1
+/// (command-line flags override the file) and uses the simulator's kubeconfig (the simulator
+/// runs no containers).
 fn start_operator(sim: &Simulator, deployment: &Value, health_port: u16) -> tokio::process::Child {
-    let args: Vec<String> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    let namespace = deployment["metadata"]["namespace"].as_str().unwrap();
+    let config = installed_config(sim, namespace);
+    let file = common::sim::temp_file(&format!("operator-config-{namespace}"), &config);
+    let reads_config = controller_reads_config();
+    let mut args: Vec<String> = Vec::new();
+    for a in deployment["spec"]["template"]["spec"]["containers"][0]["args"]
         .as_array()
         .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap().to_string())
-        .map(|a| {
-            if a.starts_with("--health-probe-bind-address=") {
-                format!("--health-probe-bind-address=127.0.0.1:{health_port}")
-            } else if a.starts_with("--metrics-bind-address=") {
-                "--metrics-bind-address=127.0.0.1:0".to_string()
+    {
+        let a = a.as_str().unwrap();
+        if a.starts_with("--config=") {
+            if reads_config {
+                args.push(format!("--config={}", file.display()));
             } else {
-                a
+                args.extend(legacy_flags(&config));
             }
-        })
-        .collect();
+        } else {
+            args.push(a.to_string());
+        }
+    }
+    args.push(format!(
+        "--health-probe-bind-address=127.0.0.1:{health_port}"
+    ));
+    args.push("--metrics-bind-address=127.0.0.1:0".to_string());
     tokio::process::Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
         .args(&args)
         .arg("--kubeconfig")
@@ -297,6 +353,48 @@ fn bad_flags_fail_with_exit_2_and_a_clear_message() {
         (vec!["-n", "Bad_Namespace"], "invalid namespace"),
         (vec!["--lease-duration", "soon"], "invalid duration"),
         (vec!["-o", "yaml"], "--dry-run"),
+        (
+            vec!["--etcd-address", "etcd at 2379"],
+            "--etcd-address (infrastructure.etcdAddress): \"etcd at 2379\" is not an etcd endpoint",
+        ),
+        (
+            vec!["--nats-address", "nats-server:4222"],
+            "--nats-address (infrastructure.natsAddress): \"nats-server:4222\" is not a NATS URL",
+        ),
+        (
+            vec!["--ingress-host-suffix", "Example_.com"],
+            "--ingress-host-suffix (ingress.hostSuffix): \"Example_.com\" is not a DNS name",
+        ),
+        (
+            vec!["--discovery-backend", "consul"],
+            "--discovery-backend (discovery.backend): unsupported value \"consul\"",
+        ),
+        (
+            vec!["--model-express-url", "mx:8001"],
+            "--model-express-url (infrastructure.modelExpressURL): \"mx:8001\" is not an http(s):// URL",
+        ),
+        (
+            vec!["--prometheus-endpoint", "prometheus:9090"],
+            "--prometheus-endpoint (infrastructure.prometheusEndpoint)",
+        ),
+        (
+            vec!["--ingress-class", "Nginx Plus"],
+            "--ingress-class (ingress.controllerClassName)",
+        ),
+        (
+            vec!["--with-etcd", "--etcd-storage", "lots"],
+            "--etcd-storage: \"lots\" is not a storage size",
+        ),
+        (vec!["--etcd-storage", "1Gi"], "--with-etcd"),
+        (vec!["--pod-monitors-release", "x"], "--pod-monitors"),
+        (
+            vec!["--pod-monitors", "--pod-monitors-release", "bad value!"],
+            "is not a label value",
+        ),
+        (
+            vec!["--operator-config", "/nonexistent/config.yaml"],
+            "--operator-config: cannot read /nonexistent/config.yaml",
+        ),
     ] {
         let mut all = vec!["install"];
         all.extend(&args);
@@ -311,6 +409,62 @@ fn bad_flags_fail_with_exit_2_and_a_clear_message() {
     }
 }
 
+#[test]
+fn a_bad_operator_config_file_is_reported_at_its_position() {
+    let file = common::sim::temp_file(
+        "bad-operator-config",
+        "apiVersion: operator.config.dynamo.nvidia.com/v1alpha1\nkind: OperatorConfiguration\ninfrastructure:\n  etcdAdress: http://etcd:2379\n",
+    );
+    let out = offline(&[
+        "install",
+        "--dry-run",
+        "--operator-config",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "{}:4:3: OperatorConfiguration: infrastructure.etcdAdress: unknown field; did you mean \"etcdAddress\"?",
+            file.display()
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    // A good file's keys are kept; a flag overrides one.
+    let file = common::sim::temp_file(
+        "good-operator-config",
+        "infrastructure:\n  etcdAddress: http://etcd-a:2379\n  natsAddress: nats://nats-a:4222\n",
+    );
+    let out = offline(&[
+        "install",
+        "--dry-run",
+        "-o",
+        "json",
+        "--operator-config",
+        file.to_str().unwrap(),
+        "--nats-address",
+        "nats://nats-b:4222",
+    ]);
+    let list: Value = serde_json::from_str(&ok(&out)).unwrap();
+    let map = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == "ConfigMap")
+        .unwrap();
+    let config =
+        dynamoctl::config::parse("c", map["data"]["config.yaml"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        config.infrastructure.etcd_address.as_deref(),
+        Some("http://etcd-a:2379")
+    );
+    assert_eq!(
+        config.infrastructure.nats_address.as_deref(),
+        Some("nats://nats-b:4222")
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // against the simulator
 
@@ -323,11 +477,20 @@ async fn bad_flags_write_nothing() {
         vec!["install", "--replicas", "-1"],
         // --skip-crds with the CRDs missing.
         vec!["install", "--skip-crds"],
+        vec!["install", "--with-etcd", "--etcd-address", "etcd:port"],
+        // PodMonitors need the Prometheus Operator's API, which this cluster lacks.
+        vec!["install", "--pod-monitors", "--with-etcd"],
     ] {
         let out = run(&sim, &args, &[]).await;
         assert_eq!(code(&out), 2, "{args:?}: {}", text(&out.stderr));
     }
     assert!(sim.audit_writes().is_empty(), "{:?}", sim.audit_writes());
+    let out = run(&sim, &["install", "--pod-monitors"], &[]).await;
+    assert!(
+        text(&out.stderr).contains("--pod-monitors: the cluster does not serve monitoring.coreos.com/v1/PodMonitor; install the Prometheus Operator"),
+        "{}",
+        text(&out.stderr)
+    );
     // --skip-crds into a namespace that does not exist, with the CRDs present.
     ok(&run(&sim, &["install"], &[]).await);
     sim.clear_audit();
@@ -504,12 +667,8 @@ async fn namespace_scoped_install_creates_nothing_cluster_scoped_but_crds() {
     let deployment = sim
         .object("apps", "deployments", "team-a", "dynamo-operator")
         .unwrap();
-    let args = &deployment["spec"]["template"]["spec"]["containers"][0]["args"];
-    assert!(
-        args.as_array()
-            .unwrap()
-            .contains(&json!("--restricted-namespace=team-a"))
-    );
+    let config = dynamoctl::config::parse("c", &installed_config(&sim, "team-a")).unwrap();
+    assert_eq!(config.restricted_namespace(), Some("team-a"));
     let port = free_port();
     let _operator = start_operator(&sim, &deployment, port);
     wait_for(
@@ -536,7 +695,7 @@ async fn unchanged_rerun_sends_zero_writes_and_a_change_one() {
     sim.clear_audit();
     let out = ok(&run(&sim, &["install"], &[]).await);
     assert!(sim.audit_writes().is_empty(), "{:?}", sim.audit_writes());
-    assert_eq!(out.lines().count(), 8, "{out}");
+    assert_eq!(out.lines().count(), 10, "{out}");
     assert!(out.lines().all(|l| l.ends_with(" unchanged")), "{out}");
 
     // An upgrade: only what changed is written.
@@ -585,12 +744,14 @@ async fn uninstall_leaves_nothing_behind() {
         [
             "service/dynamo-operator-metrics",
             "deployment.apps/dynamo-operator",
+            "configmap/dynamo-operator-config",
             "clusterrolebinding.rbac.authorization.k8s.io/dynamo-operator",
             "clusterrole.rbac.authorization.k8s.io/dynamo-operator",
             "serviceaccount/dynamo-operator",
             "namespace/dynamo-system",
             "customresourcedefinition.apiextensions.k8s.io/dynamographdeployments.nvidia.com",
             "customresourcedefinition.apiextensions.k8s.io/dynamocomponentdeployments.nvidia.com",
+            "customresourcedefinition.apiextensions.k8s.io/dynamoworkermetadatas.nvidia.com",
         ]
     );
     assert_eq!(namespaces(&sim).await, before_ns);
@@ -616,6 +777,7 @@ async fn uninstall_leaves_nothing_behind() {
         ("", "serviceaccounts", "dynamo-operator"),
         ("apps", "deployments", "dynamo-operator"),
         ("", "services", "dynamo-operator-metrics"),
+        ("", "configmaps", "dynamo-operator-config"),
         ("rbac.authorization.k8s.io", "roles", "dynamo-operator"),
         (
             "rbac.authorization.k8s.io",
@@ -626,6 +788,193 @@ async fn uninstall_leaves_nothing_behind() {
         assert!(sim.object(g, r, "team-b", name).is_none(), "{r}/{name}");
     }
     assert!(namespaces(&sim).await.contains(&"team-b".to_string()));
+}
+
+/// The Prometheus Operator's PodMonitor CRD, as far as the simulator needs it.
+fn pod_monitor_crd() -> Value {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": { "name": "podmonitors.monitoring.coreos.com" },
+        "spec": {
+            "group": "monitoring.coreos.com",
+            "names": { "kind": "PodMonitor", "listKind": "PodMonitorList", "plural": "podmonitors", "singular": "podmonitor" },
+            "scope": "Namespaced",
+            "versions": [{
+                "name": "v1", "served": true, "storage": true,
+                "schema": { "openAPIV3Schema": { "type": "object", "x-kubernetes-preserve-unknown-fields": true } },
+            }],
+        },
+    })
+}
+
+fn check_entry(report: &Value, description: &str) -> Option<Value> {
+    report["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["checks"].as_array().unwrap().iter())
+        .find(|c| c["description"] == description)
+        .cloned()
+}
+
+/// Bundled etcd and NATS, PodMonitors and the worker-metadata CRD land in the cluster; the
+/// configuration points at the bundled services; `check` warns once the PodMonitors' API is
+/// gone; uninstall removes it all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundled_infrastructure_and_pod_monitors_install_check_and_uninstall() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let sim = sim().await;
+    let crds: Api<CustomResourceDefinition> = Api::all(sim.client());
+    crds.create(
+        &PostParams::default(),
+        &serde_json::from_value(pod_monitor_crd()).unwrap(),
+    )
+    .await
+    .unwrap();
+    ok(&run(
+        &sim,
+        &[
+            "install",
+            "--with-etcd",
+            "--etcd-storage",
+            "2Gi",
+            "--with-nats",
+            "--discovery-backend",
+            "etcd",
+            "--pod-monitors",
+            "--wait",
+            "--timeout",
+            "30s",
+        ],
+        &[],
+    )
+    .await);
+    let ns = "dynamo-system";
+    let config = dynamoctl::config::parse("c", &installed_config(&sim, ns)).unwrap();
+    let r = config.render_options();
+    assert_eq!(
+        r.etcd_address.as_deref(),
+        Some("http://dynamo-platform-etcd.dynamo-system.svc.cluster.local:2379")
+    );
+    assert_eq!(
+        r.nats_address.as_deref(),
+        Some("nats://dynamo-platform-nats.dynamo-system.svc.cluster.local:4222")
+    );
+    assert_eq!(r.discovery_backend.as_deref(), Some("etcd"));
+    for component in ["etcd", "nats"] {
+        let name = format!("dynamo-platform-{component}");
+        let sts = sim.object("apps", "statefulsets", ns, &name).unwrap();
+        assert_eq!(sts["spec"]["serviceName"], format!("{name}-headless"));
+        assert!(sim.object("", "services", ns, &name).is_some());
+        let headless = sim
+            .object("", "services", ns, &format!("{name}-headless"))
+            .unwrap();
+        assert_eq!(headless["spec"]["clusterIP"], "None");
+    }
+    let etcd = sim
+        .object("apps", "statefulsets", ns, "dynamo-platform-etcd")
+        .unwrap();
+    assert_eq!(
+        etcd["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+        "2Gi"
+    );
+    for name in ["dynamo-frontend", "dynamo-worker", "dynamo-planner"] {
+        let m = sim
+            .object("monitoring.coreos.com", "podmonitors", ns, name)
+            .unwrap();
+        assert_eq!(m["metadata"]["labels"]["release"], "dynamo-platform");
+    }
+    assert!(
+        sim.object(
+            "apiextensions.k8s.io",
+            "customresourcedefinitions",
+            "",
+            "dynamoworkermetadatas.nvidia.com"
+        )
+        .is_some()
+    );
+
+    let description = "PodMonitors are installed and the Prometheus Operator's API is served";
+    let out = run(&sim, &["check", "-o", "json"], &[]).await;
+    let report = check_json(&out);
+    assert_eq!(report["success"], true, "{report}");
+    assert_eq!(
+        check_entry(&report, description).unwrap()["result"],
+        "success"
+    );
+    assert_eq!(
+        check_entry(
+            &report,
+            "operator configuration dynamo-system/dynamo-operator-config is valid"
+        )
+        .unwrap()["result"],
+        "success"
+    );
+
+    // The Prometheus Operator goes away, and with it the PodMonitors: a warning, not a failure.
+    crds.delete("podmonitors.monitoring.coreos.com", &Default::default())
+        .await
+        .unwrap();
+    let mut report = Value::Null;
+    wait_for(
+        Duration::from_secs(30),
+        "the PodMonitor API to go",
+        async || {
+            let out = run(&sim, &["check", "-o", "json"], &[]).await;
+            report = check_json(&out);
+            check_entry(&report, description).is_some_and(|c| c["result"] == "warning")
+        },
+    )
+    .await;
+    assert_eq!(report["success"], true, "{report}");
+    let entry = check_entry(&report, description).unwrap();
+    assert!(
+        entry["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not serve monitoring.coreos.com/v1"),
+        "{entry}"
+    );
+    assert!(entry["hint"].as_str().unwrap().contains("--pod-monitors"));
+
+    // A broken configuration fails check, naming the problem.
+    let maps: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(sim.client(), ns);
+    maps.patch(
+        "dynamo-operator-config",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(
+            json!({"data": {"config.yaml": "infrastructure:\n  natsAddress: nats-server:4222\n"}}),
+        ),
+    )
+    .await
+    .unwrap();
+    let out = run(&sim, &["check", "-o", "json"], &[]).await;
+    assert_eq!(code(&out), 1);
+    let entry = check_entry(
+        &check_json(&out),
+        "operator configuration dynamo-system/dynamo-operator-config is valid",
+    )
+    .unwrap();
+    assert_eq!(entry["result"], "error");
+    assert!(
+        entry["error"]
+            .as_str()
+            .unwrap()
+            .contains("is not a NATS URL"),
+        "{entry}"
+    );
+
+    ok(&run(&sim, &["uninstall"], &[]).await);
+    for (g, r, name) in [
+        ("apps", "statefulsets", "dynamo-platform-etcd"),
+        ("apps", "statefulsets", "dynamo-platform-nats"),
+        ("", "services", "dynamo-platform-etcd"),
+        ("", "services", "dynamo-platform-nats-headless"),
+        ("", "configmaps", "dynamo-operator-config"),
+    ] {
+        assert!(sim.object(g, r, ns, name).is_none(), "{r}/{name}");
+    }
 }
 
 async fn namespaces(sim: &Simulator) -> Vec<String> {
@@ -693,6 +1042,156 @@ async fn helm_template_renders_what_install_dry_run_prints() {
                 "45s",
                 "--lease-renew-interval",
                 "15s",
+            ],
+        ),
+        // Bundled etcd (with storage) and NATS; the configuration points at them.
+        (
+            "dynamo-system",
+            vec![
+                "--set",
+                "global.etcd.install=true",
+                "--set",
+                "global.nats.install=true",
+                "--set",
+                "etcd.persistence.enabled=true",
+                "--set",
+                "etcd.persistence.size=2Gi",
+            ],
+            vec!["--with-etcd", "--etcd-storage", "2Gi", "--with-nats"],
+        ),
+        // External etcd and NATS win over a bundled one.
+        (
+            "dynamo-system",
+            vec![
+                "--set",
+                "global.etcd.install=true",
+                "--set",
+                "dynamo-operator.etcdAddr=http://etcd.example.com:2379",
+                "--set",
+                "dynamo-operator.natsAddr=nats://nats.example.com:4222",
+            ],
+            vec![
+                "--with-etcd",
+                "--etcd-address",
+                "http://etcd.example.com:2379",
+                "--nats-address",
+                "nats://nats.example.com:4222",
+            ],
+        ),
+        // PodMonitors, the default Ingress, discovery, Model Express and Prometheus.
+        (
+            "dynamo-system",
+            vec![
+                "--set",
+                "dynamo-operator.dynamo.metrics.podMonitors.enabled=true",
+                "--set",
+                "dynamo-operator.dynamo.ingress.enabled=true",
+                "--set",
+                "dynamo-operator.dynamo.ingress.className=nginx",
+                "--set",
+                "dynamo-operator.dynamo.ingress.tlsSecretName=dynamo-tls",
+                "--set",
+                "dynamo-operator.dynamo.ingressHostSuffix=dynamo.example.com",
+                "--set",
+                "dynamo-operator.discoveryBackend=etcd",
+                "--set",
+                "dynamo-operator.modelExpressURL=http://model-express:8001",
+                "--set",
+                "dynamo-operator.dynamo.metrics.prometheusEndpoint=http://prometheus.monitoring:9090",
+            ],
+            vec![
+                "--pod-monitors",
+                "--ingress-class",
+                "nginx",
+                "--ingress-tls-secret",
+                "dynamo-tls",
+                "--ingress-host-suffix",
+                "dynamo.example.com",
+                "--discovery-backend",
+                "etcd",
+                "--model-express-url",
+                "http://model-express:8001",
+                "--prometheus-endpoint",
+                "http://prometheus.monitoring:9090",
+            ],
+        ),
+        // Namespace-scoped with each: bundled NATS with storage, external etcd, PodMonitors
+        // with their own release label, and values YAML would read as other types.
+        (
+            "team-a",
+            vec![
+                "--set",
+                "dynamo-operator.namespaceRestriction.enabled=true",
+                "--set",
+                "global.nats.install=true",
+                "--set",
+                "nats.persistence.enabled=true",
+                "--set",
+                "nats.persistence.size=5Gi",
+                "--set",
+                "dynamo-operator.etcdAddr=10.0.0.7:2379",
+                "--set",
+                "dynamo-operator.dynamo.metrics.podMonitors.enabled=true",
+                "--set",
+                "dynamo-operator.dynamo.metrics.podMonitors.releaseLabel=kube-prometheus-stack",
+                "--set",
+                "dynamo-operator.dynamo.ingress.enabled=true",
+                "--set-string",
+                "dynamo-operator.dynamo.ingress.className=123",
+                "--set-string",
+                "dynamo-operator.dynamo.ingress.tlsSecretName=yes",
+                "--set-string",
+                "dynamo-operator.dynamo.ingressHostSuffix=1.2",
+                "--set",
+                "dynamo-operator.discoveryBackend=kubernetes",
+                "--set",
+                "dynamo-operator.namespaceRestriction.lease.duration=1m",
+            ],
+            vec![
+                "--namespace-scoped",
+                "--with-nats",
+                "--nats-storage",
+                "5Gi",
+                "--etcd-address",
+                "10.0.0.7:2379",
+                "--pod-monitors",
+                "--pod-monitors-release",
+                "kube-prometheus-stack",
+                "--ingress-class",
+                "123",
+                "--ingress-tls-secret",
+                "yes",
+                "--ingress-host-suffix",
+                "1.2",
+                "--discovery-backend",
+                "kubernetes",
+                "--lease-duration",
+                "60s",
+            ],
+        ),
+        // Settings without an install flag come from --operator-config; its keys install owns
+        // are replaced, as the chart never writes them.
+        (
+            "dynamo-system",
+            vec![
+                "--set",
+                "global.grove.enabled=true",
+                "--set",
+                "global.kai-scheduler.enabled=false",
+                "--set",
+                "dynamo-operator.dynamo.groveTerminationDelay=4h",
+                "--set",
+                "dynamo-operator.etcdAddr=http://etcd-from-file:2379",
+                "--set",
+                "dynamo-operator.dynamo.istio.enabled=true",
+                "--set",
+                "dynamo-operator.dynamo.istio.gateway=istio-system/dynamo-gateway",
+                "--set",
+                "dynamo-operator.dynamo.mpiRun.secretName=mpi-run-ssh-secret",
+            ],
+            vec![
+                "--operator-config",
+                "tests/fixtures/install/operator-config.yaml",
             ],
         ),
     ];
@@ -881,11 +1380,8 @@ async fn helm_installs_the_seed_flows_into_the_simulator() {
         .object("apps", "deployments", "test-namespace", "dynamo-operator")
         .unwrap();
     let args = &d["spec"]["template"]["spec"]["containers"][0]["args"];
-    assert!(
-        args.as_array()
-            .unwrap()
-            .contains(&json!("--restricted-namespace=test-namespace"))
-    );
+    let config = dynamoctl::config::parse("c", &installed_config(&sim, "test-namespace")).unwrap();
+    assert_eq!(config.restricted_namespace(), Some("test-namespace"));
     assert!(
         args.as_array()
             .unwrap()
@@ -1193,16 +1689,13 @@ async fn hybrid_installs_coexist_and_check_spots_a_double_claim() {
     let mut twin = sim
         .object("apps", "deployments", "dynamo-system", "dynamo-operator")
         .unwrap();
-    let args = manifests(&InstallOptions {
-        namespace: "dynamo-system".into(),
-        namespace_scoped: true,
-        ..InstallOptions::default()
-    })
-    .into_iter()
-    .find(|o| o["kind"] == "Deployment")
-    .unwrap()["spec"]["template"]["spec"]["containers"][0]["args"]
-        .clone();
-    twin["spec"]["template"]["spec"]["containers"][0]["args"] = args;
+    // Its mode as a flag (flags override the shared configuration file).
+    twin["spec"]["template"]["spec"]["containers"][0]["args"] = json!([
+        "run",
+        "controller",
+        "--config=/etc/dynamo-operator/config.yaml",
+        "--restricted-namespace=dynamo-system",
+    ]);
     let twin = json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -1304,7 +1797,7 @@ async fn a_failure_half_way_says_what_was_applied() {
     assert_eq!(code(&out), 3, "{}", text(&out.stderr));
     let err = text(&out.stderr);
     assert!(
-        err.contains("applied before the failure (6): CustomResourceDefinition dynamographdeployments.nvidia.com, CustomResourceDefinition dynamocomponentdeployments.nvidia.com, Namespace dynamo-system, ServiceAccount dynamo-system/dynamo-operator, ClusterRole dynamo-operator, ClusterRoleBinding dynamo-operator"),
+        err.contains("applied before the failure (8): CustomResourceDefinition dynamographdeployments.nvidia.com, CustomResourceDefinition dynamocomponentdeployments.nvidia.com, CustomResourceDefinition dynamoworkermetadatas.nvidia.com, Namespace dynamo-system, ServiceAccount dynamo-system/dynamo-operator, ClusterRole dynamo-operator, ClusterRoleBinding dynamo-operator, ConfigMap dynamo-system/dynamo-operator-config"),
         "{err}"
     );
     assert!(

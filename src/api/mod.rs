@@ -6,6 +6,7 @@ pub mod crd;
 pub mod reference;
 pub mod schema;
 pub mod v1alpha1;
+pub mod worker_metadata;
 
 pub use v1alpha1::{
     BackendFramework, ComponentSpec, DynamoComponentDeployment, DynamoComponentDeploymentSpec,

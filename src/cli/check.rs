@@ -22,8 +22,9 @@ use super::install::{DEFAULT_NAMESPACE, deployment_available};
 use crate::api::DynamoGraphDeployment;
 use crate::cluster::leases::Operators;
 use crate::cluster::{ClusterError, connect, is_subset};
+use crate::config::{CONFIG_MAP_KEY, CONFIG_MAP_NAME, OperatorConfiguration};
 use crate::error::Error;
-use crate::install::{DEPLOYMENT_NAME, NAME};
+use crate::install::{DEPLOYMENT_NAME, NAME, POD_MONITOR_NAMES, POD_MONITORS_ANNOTATION};
 
 /// Output of `check`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -364,6 +365,69 @@ fn flag(args: &[String], name: &str) -> Option<String> {
         .find_map(|a| a.strip_prefix(&format!("--{name}=")).map(str::to_string))
 }
 
+/// How an operator Deployment runs: its `run controller` flags over the configuration file it
+/// mounts (read from its ConfigMap). Older installs pass everything as flags.
+struct Settings {
+    restricted: Option<String>,
+    leader_elect: bool,
+    election_namespace: Option<String>,
+    /// Whether it reads a configuration file (`--config`).
+    configured: bool,
+    /// Why its configuration cannot be read, if it cannot.
+    config_problem: Option<String>,
+}
+
+async fn settings(client: &Client, d: &Deployment) -> Settings {
+    let args = args_of(d);
+    let namespace = d.namespace().unwrap_or_default();
+    let configured = args.iter().any(|a| a.starts_with("--config"));
+    let mut config = OperatorConfiguration::default();
+    let mut config_problem = None;
+    if configured {
+        match read_config(client, &namespace).await {
+            Ok(c) => config = c,
+            Err(e) => config_problem = Some(e),
+        }
+    }
+    let leader_elect = match flag(&args, "leader-elect") {
+        Some(v) => v == "true",
+        // `run controller` elects a leader unless told not to.
+        None => config.leader_election.enabled.unwrap_or(true),
+    };
+    Settings {
+        restricted: flag(&args, "restricted-namespace")
+            .or_else(|| config.restricted_namespace().map(str::to_string)),
+        leader_elect,
+        election_namespace: flag(&args, "leader-election-namespace")
+            .or_else(|| config.leader_election.namespace.clone()),
+        configured,
+        config_problem,
+    }
+}
+
+/// The configuration in the operator's ConfigMap, checked as the operator checks it.
+async fn read_config(client: &Client, namespace: &str) -> Result<OperatorConfiguration, String> {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    let name = format!("ConfigMap {namespace}/{CONFIG_MAP_NAME}");
+    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+    let map = maps
+        .get_opt(CONFIG_MAP_NAME)
+        .await
+        .map_err(|e| format!("cannot read {name}: {e}"))?
+        .ok_or_else(|| format!("{name} not found"))?;
+    let text = map
+        .data
+        .and_then(|d| d.get(CONFIG_MAP_KEY).cloned())
+        .ok_or_else(|| format!("{name} has no key {CONFIG_MAP_KEY}"))?;
+    crate::config::parse(&format!("{name} {CONFIG_MAP_KEY}"), &text).map_err(|problems| {
+        problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
 async fn operator(client: &Client, server: &str, namespace: &str) -> Category {
     let mut cat = Category::new("dynamo-operator");
     let api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
@@ -387,13 +451,26 @@ async fn operator(client: &Client, server: &str, namespace: &str) -> Category {
         }
     };
     let args = args_of(&d);
-    let mode = match flag(&args, "restricted-namespace") {
+    let settings = settings(client, &d).await;
+    let mode = match &settings.restricted {
         Some(ns) => format!("namespace-scoped to {ns}"),
         None => "cluster-wide".into(),
     };
     cat.ok(format!(
         "operator Deployment {namespace}/{DEPLOYMENT_NAME} exists ({mode})"
     ));
+    if settings.configured {
+        match &settings.config_problem {
+            None => cat.ok(format!(
+                "operator configuration {namespace}/{CONFIG_MAP_NAME} is valid"
+            )),
+            Some(problem) => cat.fail(
+                format!("operator configuration {namespace}/{CONFIG_MAP_NAME} is valid"),
+                problem.clone(),
+                "the operator cannot start without it: re-run `dynamoctl install` (or `helm upgrade`) to rewrite it",
+            ),
+        }
+    }
     let live = serde_json::to_value(&d).expect("Deployment serialises");
     if deployment_available(&live) {
         cat.ok("operator Deployment is available");
@@ -406,7 +483,7 @@ async fn operator(client: &Client, server: &str, namespace: &str) -> Category {
             ),
         );
     }
-    holds_leases(client, server, &args, namespace, &mut cat).await;
+    holds_leases(client, server, &settings, namespace, &mut cat).await;
     let ours = format!("v{}", env!("CARGO_PKG_VERSION"));
     match flag(&args, "operator-version") {
         Some(v) if v == ours => cat.ok(format!("operator version {v} matches this dynamoctl")),
@@ -421,7 +498,55 @@ async fn operator(client: &Client, server: &str, namespace: &str) -> Category {
             "was it installed by dynamoctl or the dynamo-platform chart?",
         ),
     }
+    if d.annotations()
+        .get(POD_MONITORS_ANNOTATION)
+        .map(String::as_str)
+        == Some("true")
+    {
+        pod_monitors(client, namespace, &mut cat).await;
+    }
     cat
+}
+
+/// PodMonitors were installed: are they still there? They vanish with the Prometheus
+/// Operator's API, and then nothing scrapes the graphs (a warning: graphs still serve).
+async fn pod_monitors(client: &Client, namespace: &str, cat: &mut Category) {
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+    let description = "PodMonitors are installed and the Prometheus Operator's API is served";
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(
+        "monitoring.coreos.com",
+        "v1",
+        "PodMonitor",
+    ));
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+    match api.list(&ListParams::default()).await {
+        Ok(list) => {
+            let missing: Vec<&str> = POD_MONITOR_NAMES
+                .iter()
+                .copied()
+                .filter(|n| !list.items.iter().any(|m| m.name_any() == *n))
+                .collect();
+            if missing.is_empty() {
+                cat.ok(description);
+            } else {
+                cat.warn(
+                    description,
+                    format!("missing in {namespace}: {}", missing.join(", ")),
+                    "re-run `dynamoctl install --pod-monitors` (or `helm upgrade`) to recreate them",
+                );
+            }
+        }
+        Err(kube::Error::Api(s)) if s.code == 404 => cat.warn(
+            description,
+            "PodMonitors are enabled, but the cluster does not serve monitoring.coreos.com/v1: nothing scrapes the graphs' metrics",
+            "install the Prometheus Operator (e.g. kube-prometheus-stack), then re-run `dynamoctl install --pod-monitors`",
+        ),
+        Err(e) => cat.warn(
+            description,
+            e.to_string(),
+            "`dynamoctl check` needs `list podmonitors` in the operator's namespace",
+        ),
+    }
 }
 
 /// Whether a replica of the operator runs: it holds its leader-election Lease and, when
@@ -429,7 +554,7 @@ async fn operator(client: &Client, server: &str, namespace: &str) -> Category {
 async fn holds_leases(
     client: &Client,
     server: &str,
-    args: &[String],
+    settings: &Settings,
     namespace: &str,
     cat: &mut Category,
 ) {
@@ -447,12 +572,11 @@ async fn holds_leases(
     };
     let now = now().0;
     let mut missing = Vec::new();
-    if args
-        .iter()
-        .any(|a| a == "--leader-elect=true" || a == "--leader-elect")
-    {
-        let election_ns =
-            flag(args, "leader-election-namespace").unwrap_or_else(|| namespace.to_string());
+    if settings.leader_elect {
+        let election_ns = settings
+            .election_namespace
+            .clone()
+            .unwrap_or_else(|| namespace.to_string());
         let live = operators
             .leaders
             .iter()
@@ -464,8 +588,8 @@ async fn holds_leases(
             ));
         }
     }
-    if let Some(ns) = flag(args, "restricted-namespace")
-        && operators.marker(&ns, now).is_none()
+    if let Some(ns) = &settings.restricted
+        && operators.marker(ns, now).is_none()
     {
         missing.push(format!(
             "no live marker {ns}/{}",
@@ -525,17 +649,16 @@ async fn leases(client: &Client, server: &str) -> Category {
     {
         Ok(list) => {
             for d in &list.items {
-                let args = args_of(d);
+                let settings = settings(client, d).await;
                 let who = format!("{}/{}", d.namespace().unwrap_or_default(), d.name_any());
-                if let Some(ns) = flag(&args, "restricted-namespace") {
-                    claims.entry(ns).or_default().push(who.clone());
-                }
-                // A cluster-wide operator elects its leader in its namespace: the same Lease a
-                // namespace-scoped operator there would use.
-                if flag(&args, "restricted-namespace").is_none()
-                    && let Some(ns) = flag(&args, "leader-election-namespace")
-                {
-                    claims.entry(ns).or_default().push(who);
+                match (settings.restricted, settings.election_namespace) {
+                    (Some(ns), _) => claims.entry(ns).or_default().push(who),
+                    // A cluster-wide operator elects its leader in its namespace: the same
+                    // Lease a namespace-scoped operator there would use.
+                    (None, Some(ns)) if settings.leader_elect => {
+                        claims.entry(ns).or_default().push(who)
+                    }
+                    _ => {}
                 }
             }
             let doubled: Vec<String> = claims

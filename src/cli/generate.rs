@@ -24,7 +24,8 @@ pub struct GenerateArgs {
 /// Every generated file: path relative to the repository root, and content.
 pub fn files() -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
-    for crd in crate::api::crd::all() {
+    let worker_metadata = crate::api::worker_metadata::crd();
+    for crd in crate::api::crd::all().into_iter().chain([worker_metadata]) {
         let file = format!("{}_{}.yaml", crd.spec.group, crd.spec.names.plural);
         // The Helm charts carry the same CRDs: dynamo-crds as templates, the platform in crds/.
         for dir in ["crds", "charts/crds/templates", "charts/platform/crds"] {

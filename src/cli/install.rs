@@ -3,6 +3,7 @@
 //! every object that is already up to date, so a re-run is an upgrade and an unchanged re-run
 //! writes nothing.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -12,9 +13,10 @@ use serde_json::Value;
 use super::cluster_args::{ClusterArgs, parse_duration};
 use super::output::{ObjectFormat, objects};
 use crate::cluster::{Applier, ApplyMode, ClusterError, ObjectRef, Resolver, connect};
+use crate::config::OperatorConfiguration;
 use crate::error::Error;
 use crate::install::{
-    DEPLOYMENT_NAME, FIELD_MANAGER, InstallOptions, METRICS_SERVICE_NAME, NAME,
+    Bundled, DEPLOYMENT_NAME, FIELD_MANAGER, InstallOptions, METRICS_SERVICE_NAME, NAME,
     SERVICE_ACCOUNT_NAME, manifests,
 };
 
@@ -41,12 +43,65 @@ pub struct InstallArgs {
     /// Version the operator reports in its marker (default: the image's tag).
     #[arg(long)]
     pub operator_version: Option<String>,
-    /// How long the namespace-scope marker stays valid without renewal.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
-    pub lease_duration: Duration,
-    /// How often the marker is renewed (shorter than --lease-duration).
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub lease_renew_interval: Duration,
+    /// How long the namespace-scope marker stays valid without renewal [default: 30s, or
+    /// the --operator-config file's namespace.scope.leaseDuration].
+    #[arg(long, value_parser = parse_duration)]
+    pub lease_duration: Option<Duration>,
+    /// How often the marker is renewed, shorter than --lease-duration [default: 10s, or the
+    /// file's namespace.scope.leaseRenewInterval].
+    #[arg(long, value_parser = parse_duration)]
+    pub lease_renew_interval: Option<Duration>,
+    /// A base operator configuration (upstream's OperatorConfiguration file); the flags below
+    /// override its keys.
+    #[arg(long, value_name = "FILE")]
+    pub operator_config: Option<PathBuf>,
+    /// etcd the runtime uses (infrastructure.etcdAddress): host:port or http(s)://host:port.
+    #[arg(long, value_name = "URL")]
+    pub etcd_address: Option<String>,
+    /// NATS the runtime uses (infrastructure.natsAddress): nats://host:port.
+    #[arg(long, value_name = "URL")]
+    pub nats_address: Option<String>,
+    /// Install a single-node etcd (StatefulSet + Services) and point the configuration at it
+    /// unless --etcd-address is given.
+    #[arg(long)]
+    pub with_etcd: bool,
+    /// Keep the bundled etcd's data in a PersistentVolumeClaim of this size (default: an
+    /// emptyDir, lost when the pod moves).
+    #[arg(long, value_name = "SIZE", requires = "with_etcd")]
+    pub etcd_storage: Option<String>,
+    /// Install a single-node NATS with JetStream and point the configuration at it unless
+    /// --nats-address is given.
+    #[arg(long)]
+    pub with_nats: bool,
+    /// Keep the bundled NATS's JetStream data in a PersistentVolumeClaim of this size.
+    #[arg(long, value_name = "SIZE", requires = "with_nats")]
+    pub nats_storage: Option<String>,
+    /// Model Express server (infrastructure.modelExpressURL): an http(s):// URL.
+    #[arg(long, value_name = "URL")]
+    pub model_express_url: Option<String>,
+    /// Prometheus the planner reads (infrastructure.prometheusEndpoint): an http(s):// URL.
+    #[arg(long, value_name = "URL")]
+    pub prometheus_endpoint: Option<String>,
+    /// The runtime's default discovery backend (discovery.backend): kubernetes or etcd.
+    #[arg(long, value_name = "BACKEND")]
+    pub discovery_backend: Option<String>,
+    /// Give frontends a default Ingress of this IngressClass (ingress.controllerClassName).
+    #[arg(long, value_name = "CLASS")]
+    pub ingress_class: Option<String>,
+    /// TLS Secret of the default Ingress (ingress.controllerTLSSecretName).
+    #[arg(long, value_name = "SECRET")]
+    pub ingress_tls_secret: Option<String>,
+    /// Serve frontends at <graph>.<SUFFIX> (ingress.hostSuffix).
+    #[arg(long, value_name = "SUFFIX")]
+    pub ingress_host_suffix: Option<String>,
+    /// Install PodMonitors for frontends, workers and planners (needs the Prometheus
+    /// Operator's monitoring.coreos.com API).
+    #[arg(long)]
+    pub pod_monitors: bool,
+    /// The PodMonitors' `release` label, which Prometheus' default selector matches
+    /// [default: dynamo-platform].
+    #[arg(long, value_name = "VALUE", requires = "pod_monitors")]
+    pub pod_monitors_release: Option<String>,
     /// Operator replicas; one leader reconciles.
     #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub replicas: i32,
@@ -68,8 +123,11 @@ pub struct InstallArgs {
 }
 
 impl InstallArgs {
-    /// The installation these flags describe, validated.
+    /// The installation these flags describe, validated: nothing is sent unless this passes.
     pub fn options(&self) -> Result<InstallOptions, Error> {
+        let config = self.config()?;
+        let defaults = InstallOptions::default();
+        let scope = &config.namespace.scope;
         let mut opts = InstallOptions {
             namespace: self
                 .cluster
@@ -77,11 +135,35 @@ impl InstallArgs {
                 .clone()
                 .unwrap_or_else(|| DEFAULT_NAMESPACE.into()),
             namespace_scoped: self.namespace_scoped,
-            lease_duration: self.lease_duration,
-            lease_renew_interval: self.lease_renew_interval,
+            lease_duration: self
+                .lease_duration
+                .or(scope
+                    .lease_duration
+                    .is_some()
+                    .then(|| config.lease_duration()))
+                .unwrap_or(defaults.lease_duration),
+            lease_renew_interval: self
+                .lease_renew_interval
+                .or(scope
+                    .lease_renew_interval
+                    .is_some()
+                    .then(|| config.lease_renew_interval()))
+                .unwrap_or(defaults.lease_renew_interval),
             replicas: self.replicas,
-            ..InstallOptions::default()
+            etcd: self.with_etcd.then(|| Bundled {
+                storage: self.etcd_storage.clone(),
+            }),
+            nats: self.with_nats.then(|| Bundled {
+                storage: self.nats_storage.clone(),
+            }),
+            config,
+            ..defaults
         };
+        opts.pod_monitors = self.pod_monitors.then(|| {
+            self.pod_monitors_release
+                .clone()
+                .unwrap_or_else(|| opts.instance.clone())
+        });
         if let Some(image) = &self.image {
             opts = opts.with_image(image);
         }
@@ -91,6 +173,42 @@ impl InstallArgs {
         opts.validate()
             .map_err(|e| Error::Usage(e.0.join("\nerror: ")))?;
         Ok(opts)
+    }
+
+    /// The `--operator-config` file (checked like the operator checks it), with the flags'
+    /// keys set over it.
+    fn config(&self) -> Result<OperatorConfiguration, Error> {
+        let mut config = match &self.operator_config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    Error::Usage(format!(
+                        "--operator-config: cannot read {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                crate::config::parse(&path.display().to_string(), &text).map_err(Error::Input)?
+            }
+            None => OperatorConfiguration::default(),
+        };
+        let set = |flag: &Option<String>, key: &mut Option<String>| {
+            if let Some(v) = flag {
+                *key = Some(v.clone());
+            }
+        };
+        let infra = &mut config.infrastructure;
+        set(&self.etcd_address, &mut infra.etcd_address);
+        set(&self.nats_address, &mut infra.nats_address);
+        set(&self.model_express_url, &mut infra.model_express_url);
+        set(&self.prometheus_endpoint, &mut infra.prometheus_endpoint);
+        set(&self.discovery_backend, &mut config.discovery.backend);
+        let ingress = &mut config.ingress;
+        set(&self.ingress_class, &mut ingress.controller_class_name);
+        set(
+            &self.ingress_tls_secret,
+            &mut ingress.controller_tls_secret_name,
+        );
+        set(&self.ingress_host_suffix, &mut ingress.host_suffix);
+        Ok(config)
     }
 }
 
@@ -152,7 +270,17 @@ pub async fn run_install(args: InstallArgs) -> Result<ExitCode, Error> {
         dry_run: false,
     };
 
-    // Everything that can refuse the install is read before the first write. A namespace
+    // Everything that can refuse the install is read before the first write. PodMonitors
+    // need the Prometheus Operator's API: without it the install refuses, rather than
+    // installing everything else and failing on the last objects.
+    if opts.pod_monitors.is_some() && !serves_pod_monitors(&applier) {
+        return Err(Error::Usage(format!(
+            "--pod-monitors: the cluster does not serve {}/PodMonitor; install the Prometheus Operator \
+             (or kube-prometheus-stack) first, or install without --pod-monitors",
+            crate::install::POD_MONITOR_API_VERSION
+        )));
+    }
+    // A namespace
     // admin may not read Namespaces or CRDs (both cluster-scoped): a 403 there means
     // "unknown", and --skip-crds asks discovery, which every user may read.
     let ns_ref = namespace_ref(&opts.namespace);
@@ -275,6 +403,20 @@ fn partial(written: &[String], done: &[String], docs: &[Value], error: ClusterEr
     }
 }
 
+/// Whether the cluster serves `monitoring.coreos.com/v1` PodMonitors.
+pub fn serves_pod_monitors(applier: &Applier) -> bool {
+    applier.resolver.resolve(&pod_monitor_ref("", "")).is_some()
+}
+
+fn pod_monitor_ref(namespace: &str, name: &str) -> ObjectRef {
+    ObjectRef {
+        api_version: crate::install::POD_MONITOR_API_VERSION.into(),
+        kind: "PodMonitor".into(),
+        namespace: (!namespace.is_empty()).then(|| namespace.to_string()),
+        name: name.into(),
+    }
+}
+
 /// Whether the cluster serves the kind a CRD defines (discovery: readable by every user).
 fn served(applier: &Applier, crd: &Value) -> bool {
     let s = |p: &str| crd.pointer(p).and_then(Value::as_str).unwrap_or_default();
@@ -360,6 +502,13 @@ fn is_ours(live: &Value) -> bool {
     };
     label("app.kubernetes.io/name") == Some(NAME)
         && label("app.kubernetes.io/managed-by") == Some(crate::api::consts::MANAGED_BY)
+}
+
+/// Whether an object carries the `part-of: dynamo` label every installed object has.
+fn is_part_of_dynamo(live: &Value) -> bool {
+    live.pointer("/metadata/labels/app.kubernetes.io~1part-of")
+        .and_then(Value::as_str)
+        == Some("dynamo")
 }
 
 async fn wait_established(applier: &Applier, crds: &[Value]) -> Result<(), ClusterError> {
@@ -490,9 +639,23 @@ pub async fn run_uninstall(args: UninstallArgs) -> Result<ExitCode, Error> {
         namespace: Some(namespace.clone()),
         name: name.into(),
     };
-    let mut order = vec![
+    let mut order: Vec<ObjectRef> = crate::install::POD_MONITOR_NAMES
+        .iter()
+        .map(|name| pod_monitor_ref(&namespace, name))
+        .collect();
+    // The bundled etcd and NATS of the default instance (PVCs stay, as with every
+    // StatefulSet: delete them to drop the data).
+    for component in ["nats", "etcd"] {
+        let [client, headless] =
+            crate::install::bundled_names(&InstallOptions::default().instance, component);
+        order.push(namespaced("apps/v1", "StatefulSet", &client));
+        order.push(namespaced("v1", "Service", &client));
+        order.push(namespaced("v1", "Service", &headless));
+    }
+    order.extend([
         namespaced("v1", "Service", METRICS_SERVICE_NAME),
         deployment_ref(&namespace),
+        namespaced("v1", "ConfigMap", crate::config::CONFIG_MAP_NAME),
         // The operator's own Leases: its marker and its leader election.
         namespaced(
             "coordination.k8s.io/v1",
@@ -506,7 +669,7 @@ pub async fn run_uninstall(args: UninstallArgs) -> Result<ExitCode, Error> {
         ),
         rbac("RoleBinding", Some(&namespace)),
         rbac("Role", Some(&namespace)),
-    ];
+    ]);
     // The cluster-wide binding is this install's only when it binds this namespace's
     // ServiceAccount; another namespace's cluster-wide install is left alone.
     let crb = rbac("ClusterRoleBinding", None);
@@ -534,8 +697,17 @@ pub async fn run_uninstall(args: UninstallArgs) -> Result<ExitCode, Error> {
     if args.crds {
         order.extend(crds);
     }
+    let instance_prefix = format!("{}-", InstallOptions::default().instance);
     for r in &order {
-        if applier.resolver.resolve(r).is_none() || applier.get(r).await?.is_none() {
+        if applier.resolver.resolve(r).is_none() {
+            continue;
+        }
+        let Some(live) = applier.get(r).await? else {
+            continue;
+        };
+        // PodMonitors and the bundled etcd/NATS have generic names: remove only ours.
+        let generic = r.kind == "PodMonitor" || r.name.starts_with(&instance_prefix);
+        if generic && !is_part_of_dynamo(&live) {
             continue;
         }
         applier.delete(r, false).await?;

@@ -4,10 +4,12 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{InstallOptions, format_duration, rules};
+use super::config::{CHECKSUM_ANNOTATION, HEALTH_PORT, METRICS_PORT, config_text, sha256_hex};
+use super::{InstallOptions, rules};
 use crate::api::consts::{
     LABEL_APP_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, MANAGED_BY,
 };
+use crate::config::{CONFIG_MAP_KEY, CONFIG_MAP_NAME, MOUNT_DIR};
 
 /// `app.kubernetes.io/name` of every installed object, and the name of most of them.
 pub const NAME: &str = "dynamo-operator";
@@ -17,13 +19,13 @@ pub const SERVICE_ACCOUNT_NAME: &str = NAME;
 pub const DEPLOYMENT_NAME: &str = NAME;
 /// The Service in front of `/metrics`.
 pub const METRICS_SERVICE_NAME: &str = "dynamo-operator-metrics";
+/// Annotation of the operator Deployment when PodMonitors are installed.
+pub const POD_MONITORS_ANNOTATION: &str = "nvidia.com/pod-monitors";
 /// Field manager of `dynamoctl install`.
 pub const FIELD_MANAGER: &str = "dynamoctl-install";
 
-const HEALTH_PORT: i32 = 8081;
-const METRICS_PORT: i32 = 8080;
-/// The distroless `nonroot` user.
-const NONROOT_UID: i64 = 65532;
+/// The distroless `nonroot` user (also the bundled etcd's and NATS's).
+pub(super) const NONROOT_UID: i64 = 65532;
 
 /// The recommended labels of an installed object: the same in the Helm chart, except that
 /// Helm sets `managed-by: Helm` and adds `helm.sh/chart`.
@@ -45,36 +47,21 @@ fn selector(opts: &InstallOptions) -> Value {
     json!({ LABEL_NAME: NAME, LABEL_INSTANCE: opts.instance })
 }
 
-/// The arguments of the operator container: `run controller` with the mode's flags, exactly
-/// as `dynamoctl run controller` defines them.
+/// The arguments of the operator container: `run controller` reading the mounted
+/// configuration, and the one setting that is not configuration (the version it reports).
 pub fn operator_args(opts: &InstallOptions) -> Vec<String> {
-    let mut args = vec!["run".to_string(), "controller".to_string()];
-    if opts.namespace_scoped {
-        args.push(format!("--restricted-namespace={}", opts.namespace));
-        args.push(format!(
-            "--namespace-scope-lease-duration={}",
-            format_duration(opts.lease_duration)
-        ));
-        args.push(format!(
-            "--namespace-scope-lease-renew-interval={}",
-            format_duration(opts.lease_renew_interval)
-        ));
-    }
-    args.extend([
+    vec![
+        "run".to_string(),
+        "controller".to_string(),
+        format!("--config={MOUNT_DIR}/{CONFIG_MAP_KEY}"),
         format!("--operator-version={}", opts.operator_version),
-        // Always on: during a rollout old and new pods overlap, and only one may write.
-        "--leader-elect=true".to_string(),
-        format!("--leader-election-namespace={}", opts.namespace),
-        format!("--health-probe-bind-address=:{HEALTH_PORT}"),
-        format!("--metrics-bind-address=:{METRICS_PORT}"),
-        "--log-format=json".to_string(),
-    ]);
-    args
+    ]
 }
 
 /// Every object of the installation, in apply order: the CRDs, the Namespace (cluster-wide
 /// mode only: a namespace-scoped install creates no cluster-scoped object besides the CRDs),
-/// the ServiceAccount, RBAC, the Deployment and the metrics Service. Call
+/// the ServiceAccount, RBAC, the configuration ConfigMap, the Deployment and the metrics
+/// Service, then the bundled etcd and NATS and the PodMonitors when asked for. Call
 /// [`InstallOptions::validate`] first.
 pub fn manifests(opts: &InstallOptions) -> Vec<Value> {
     let mut out = crds();
@@ -115,7 +102,20 @@ pub fn manifests(opts: &InstallOptions) -> Vec<Value> {
         "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": NAME },
         "subjects": [{ "kind": "ServiceAccount", "name": SERVICE_ACCOUNT_NAME, "namespace": ns }],
     }));
-    out.push(deployment(opts, meta(DEPLOYMENT_NAME)));
+    let config = config_text(opts);
+    out.push(json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": meta(CONFIG_MAP_NAME),
+        "data": { CONFIG_MAP_KEY: config },
+    }));
+    let mut deployment_meta = meta(DEPLOYMENT_NAME);
+    if opts.pod_monitors.is_some() {
+        // Records the intent, so `dynamoctl check` can tell when the PodMonitors went away
+        // with the Prometheus Operator's API.
+        deployment_meta["annotations"] = json!({ POD_MONITORS_ANNOTATION: "true" });
+    }
+    out.push(deployment(opts, deployment_meta, &sha256_hex(&config)));
     out.push(json!({
         "apiVersion": "v1",
         "kind": "Service",
@@ -125,6 +125,8 @@ pub fn manifests(opts: &InstallOptions) -> Vec<Value> {
             "ports": [{ "name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP" }],
         },
     }));
+    out.extend(super::bundled::objects(opts));
+    out.extend(super::monitoring::pod_monitors(opts));
     out
 }
 
@@ -135,16 +137,18 @@ pub fn crds() -> Vec<Value> {
     serde_json::from_str(include_str!("crds.json")).expect("src/install/crds.json is valid JSON")
 }
 
-/// What `src/install/crds.json` must contain: both CRDs, generated from the types.
+/// What `src/install/crds.json` must contain: the graph and component CRDs generated from the
+/// types, and the DynamoWorkerMetadata CRD the runtime writes to.
 pub fn crds_json() -> String {
     let crds: Vec<Value> = crate::api::crd::all()
         .iter()
+        .chain([&crate::api::worker_metadata::crd()])
         .map(|crd| serde_json::to_value(crd).expect("CRD serialises"))
         .collect();
     serde_json::to_string(&crds).expect("CRDs serialise") + "\n"
 }
 
-fn deployment(opts: &InstallOptions, meta: Value) -> Value {
+fn deployment(opts: &InstallOptions, meta: Value, config_checksum: &str) -> Value {
     let strategy = if opts.replicas == 1 {
         // One replica: never two operators at once, even for a moment.
         json!({ "type": "Recreate" })
@@ -167,7 +171,11 @@ fn deployment(opts: &InstallOptions, meta: Value) -> Value {
             "strategy": strategy,
             "selector": { "matchLabels": selector(opts) },
             "template": {
-                "metadata": { "labels": labels(opts) },
+                "metadata": {
+                    "labels": labels(opts),
+                    // A new configuration rolls the operator (it reads the file once).
+                    "annotations": { CHECKSUM_ANNOTATION: config_checksum },
+                },
                 "spec": {
                     "serviceAccountName": SERVICE_ACCOUNT_NAME,
                     "terminationGracePeriodSeconds": 30,
@@ -204,7 +212,9 @@ fn deployment(opts: &InstallOptions, meta: Value) -> Value {
                             "readOnlyRootFilesystem": true,
                             "runAsNonRoot": true,
                         },
+                        "volumeMounts": [{ "name": "config", "mountPath": MOUNT_DIR, "readOnly": true }],
                     }],
+                    "volumes": [{ "name": "config", "configMap": { "name": CONFIG_MAP_NAME } }],
                 },
             },
         },
@@ -222,6 +232,10 @@ mod tests {
             .collect()
     }
 
+    fn find<'a>(objs: &'a [Value], kind: &str) -> &'a Value {
+        objs.iter().find(|o| o["kind"] == kind).unwrap()
+    }
+
     #[test]
     fn cluster_wide_install_in_apply_order() {
         let objs = manifests(&InstallOptions::default());
@@ -230,15 +244,17 @@ mod tests {
             [
                 "CustomResourceDefinition",
                 "CustomResourceDefinition",
+                "CustomResourceDefinition",
                 "Namespace",
                 "ServiceAccount",
                 "ClusterRole",
                 "ClusterRoleBinding",
+                "ConfigMap",
                 "Deployment",
                 "Service"
             ]
         );
-        let dep = &objs[6];
+        let dep = find(&objs, "Deployment");
         assert_eq!(dep["spec"]["strategy"]["type"], "Recreate");
         let args = &dep["spec"]["template"]["spec"]["containers"][0]["args"];
         assert_eq!(
@@ -246,14 +262,43 @@ mod tests {
             &json!([
                 "run",
                 "controller",
+                "--config=/etc/dynamo-operator/config.yaml",
                 format!("--operator-version=v{}", env!("CARGO_PKG_VERSION")),
-                "--leader-elect=true",
-                "--leader-election-namespace=dynamo-system",
-                "--health-probe-bind-address=:8081",
-                "--metrics-bind-address=:8080",
-                "--log-format=json"
             ])
         );
+        // The configuration is mounted where --config reads it, and its checksum rolls the pod.
+        let config = find(&objs, "ConfigMap");
+        let text = config["data"]["config.yaml"].as_str().unwrap();
+        assert_eq!(
+            text,
+            crate::install::config_text(&InstallOptions::default())
+        );
+        let pod = &dep["spec"]["template"];
+        assert_eq!(
+            pod["metadata"]["annotations"]["checksum/config"],
+            crate::install::sha256_hex(text)
+        );
+        assert_eq!(
+            pod["spec"]["volumes"][0]["configMap"]["name"],
+            config["metadata"]["name"]
+        );
+        assert_eq!(
+            pod["spec"]["containers"][0]["volumeMounts"][0]["mountPath"],
+            "/etc/dynamo-operator"
+        );
+    }
+
+    #[test]
+    fn a_configuration_change_changes_the_checksum() {
+        let checksum = |opts: &InstallOptions| {
+            find(&manifests(opts), "Deployment")["spec"]["template"]["metadata"]["annotations"]
+                ["checksum/config"]
+                .clone()
+        };
+        let mut opts = InstallOptions::default();
+        let before = checksum(&opts);
+        opts.config.infrastructure.etcd_address = Some("http://etcd:2379".into());
+        assert_ne!(checksum(&opts), before);
     }
 
     #[test]
@@ -262,6 +307,9 @@ mod tests {
             namespace: "team-a".into(),
             namespace_scoped: true,
             replicas: 2,
+            etcd: Some(Default::default()),
+            nats: Some(Default::default()),
+            pod_monitors: Some("prometheus".into()),
             ..InstallOptions::default()
         };
         let objs = manifests(&opts);
@@ -271,15 +319,21 @@ mod tests {
             }
         }
         assert!(kinds(&objs).contains(&"Role".to_string()));
-        let dep = objs.iter().find(|o| o["kind"] == "Deployment").unwrap();
+        let dep = find(&objs, "Deployment");
         assert_eq!(dep["spec"]["strategy"]["type"], "RollingUpdate");
-        let args = dep["spec"]["template"]["spec"]["containers"][0]["args"]
-            .as_array()
-            .unwrap();
-        assert_eq!(args[2], "--restricted-namespace=team-a");
-        assert_eq!(args[3], "--namespace-scope-lease-duration=30s");
-        assert_eq!(args[4], "--namespace-scope-lease-renew-interval=10s");
-        assert!(args.contains(&json!("--leader-election-namespace=team-a")));
+        let config = crate::config::parse(
+            "c",
+            find(&objs, "ConfigMap")["data"]["config.yaml"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(config.restricted_namespace(), Some("team-a"));
+        assert_eq!(config.leader_election.namespace.as_deref(), Some("team-a"));
+        assert_eq!(
+            config.namespace.scope.lease_renew_interval.as_deref(),
+            Some("10s")
+        );
     }
 
     #[test]
@@ -307,7 +361,7 @@ mod tests {
     #[test]
     fn restricted_pod_security() {
         let objs = manifests(&InstallOptions::default());
-        let pod = &objs[6]["spec"]["template"]["spec"];
+        let pod = &find(&objs, "Deployment")["spec"]["template"]["spec"];
         assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
         assert_eq!(
             pod["securityContext"]["seccompProfile"]["type"],

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::ImageRef;
+use crate::config::OperatorConfiguration;
 
 /// The image repository this version publishes.
 pub const DEFAULT_REPOSITORY: &str = "ghcr.io/dynamoctl/dynamoctl";
@@ -30,7 +31,40 @@ pub struct InstallOptions {
     pub replicas: i32,
     /// `app.kubernetes.io/instance` of every object: the Helm release name in the chart.
     pub instance: String,
+    /// The operator configuration: addresses, ingress defaults, discovery, orchestrators (from
+    /// `--operator-config` and the flags). [`super::operator_config`] adds what the
+    /// installation decides itself (namespace mode, leases, leader election, servers, logging).
+    pub config: OperatorConfiguration,
+    /// The bundled etcd (`--with-etcd`), when installed.
+    pub etcd: Option<Bundled>,
+    /// The bundled NATS (`--with-nats`), when installed.
+    pub nats: Option<Bundled>,
+    /// The value of the PodMonitors' `release` label, when PodMonitors are installed.
+    pub pod_monitors: Option<String>,
 }
+
+/// A bundled piece of the runtime's infrastructure (etcd or NATS).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Bundled {
+    /// Size of its PersistentVolumeClaim (`1Gi`); `None` keeps the data in an emptyDir, lost
+    /// when the pod moves.
+    pub storage: Option<String>,
+}
+
+/// Which `dynamoctl install` flag sets which configuration key, so a bad value is reported
+/// under the flag the user typed.
+const FLAGS: &[(&str, &str)] = &[
+    ("infrastructure.etcdAddress", "--etcd-address"),
+    ("infrastructure.natsAddress", "--nats-address"),
+    ("infrastructure.modelExpressURL", "--model-express-url"),
+    ("infrastructure.prometheusEndpoint", "--prometheus-endpoint"),
+    ("discovery.backend", "--discovery-backend"),
+    ("ingress.controllerClassName", "--ingress-class"),
+    ("ingress.controllerTLSSecretName", "--ingress-tls-secret"),
+    ("ingress.hostSuffix", "--ingress-host-suffix"),
+    ("namespace.restricted", "-n"),
+    ("leaderElection.namespace", "-n"),
+];
 
 impl Default for InstallOptions {
     fn default() -> Self {
@@ -44,6 +78,10 @@ impl Default for InstallOptions {
             lease_renew_interval: Duration::from_secs(10),
             replicas: 1,
             instance: "dynamo-platform".into(),
+            config: OperatorConfiguration::default(),
+            etcd: None,
+            nats: None,
+            pod_monitors: None,
         }
     }
 }
@@ -115,12 +153,73 @@ impl InstallOptions {
         if !is_dns_label(&self.instance) {
             problems.push(format!("invalid instance name {:?}", self.instance));
         }
+        for (flag, bundled) in [
+            ("--etcd-storage", &self.etcd),
+            ("--nats-storage", &self.nats),
+        ] {
+            if let Some(size) = bundled.as_ref().and_then(|b| b.storage.as_deref())
+                && !is_quantity(size)
+            {
+                problems.push(format!(
+                    "{flag}: {size:?} is not a storage size: use e.g. 1Gi or 500Mi"
+                ));
+            }
+        }
+        if let Some(release) = &self.pod_monitors
+            && !is_label_value(release)
+        {
+            problems.push(format!(
+                "--pod-monitors-release: {release:?} is not a label value: use 1-63 letters, digits, '-', '_' or '.'"
+            ));
+        }
+        if problems.is_empty() {
+            problems.extend(self.config_problems());
+        }
         if problems.is_empty() {
             Ok(())
         } else {
             Err(InvalidOptions(problems))
         }
     }
+
+    /// The configuration the installation writes, checked exactly as the operator will read
+    /// it: written with `to_yaml`, read back with [`crate::config::parse`].
+    fn config_problems(&self) -> Vec<String> {
+        let text = super::config_text(self);
+        match crate::config::parse("operator configuration", &text) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems
+                .into_iter()
+                .map(|p| match FLAGS.iter().find(|(key, _)| *key == p.path) {
+                    Some((key, flag)) => format!("{flag} ({key}): {}", p.message),
+                    None => format!("operator configuration: {}: {}", p.path, p.message),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A Kubernetes quantity as storage requests use it: `1Gi`, `500Mi`, `10G`.
+fn is_quantity(s: &str) -> bool {
+    let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &s[digits.len()..];
+    !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && digits.parse::<u64>().is_ok_and(|n| n > 0)
+        && matches!(
+            unit,
+            "" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" | "k" | "M" | "G" | "T" | "P" | "E"
+        )
+}
+
+/// A label value: at most 63 of `[A-Za-z0-9._-]`, starting and ending alphanumeric.
+fn is_label_value(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
 /// A duration as the operator's flags take it: whole seconds as `30s`, otherwise `1500ms`.
