@@ -65,7 +65,9 @@ fn every_multinode_example_renders_under_both_orchestrators() {
                 "{stem}: no nulls in the objects"
             );
             assert_golden(
-                std::path::Path::new(&format!("tests/golden/multinode/{stem}.{orchestrator}.yaml")),
+                std::path::Path::new(&format!(
+                    "tests/golden/multinode/{stem}.{orchestrator}.yaml"
+                )),
                 out.as_bytes(),
             );
         }
