@@ -240,10 +240,10 @@ pub fn flag_value(words: &[String], names: &[&str]) -> Option<i64> {
                 if let Some(v) = words.get(i + 1).and_then(|v| v.parse().ok()) {
                     return Some(v);
                 }
-            } else if let Some(v) = w.strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
-                if let Ok(v) = v.parse() {
-                    return Some(v);
-                }
+            } else if let Some(v) = w.strip_prefix(name).and_then(|r| r.strip_prefix('='))
+                && let Ok(v) = v.parse()
+            {
+                return Some(v);
             }
         }
     }
