@@ -147,6 +147,36 @@ impl Reconciler {
     }
 }
 
+/// Why a graph may not be rendered the way it now would be: it runs under one orchestrator
+/// (by its last status) and would now move to the other, which restarts every pod
+/// (upstream made the choice immutable, #12942). `grove_now`: the graph now renders a
+/// PodCliqueSet.
+pub(super) fn orchestrator_switch(dgd: &DynamoGraphDeployment, grove_now: bool) -> Option<String> {
+    let kinds: Vec<&str> = dgd
+        .status
+        .as_ref()
+        .and_then(|s| s.services.as_ref())
+        .into_iter()
+        .flat_map(|s| s.values())
+        .filter_map(|s| s.component_kind.as_deref())
+        .collect();
+    let on_grove = kinds
+        .iter()
+        .any(|k| matches!(*k, "PodClique" | "PodCliqueScalingGroup"));
+    let on_components = kinds
+        .iter()
+        .any(|k| matches!(*k, "Deployment" | "LeaderWorkerSet"));
+    match (grove_now, on_grove, on_components) {
+        (true, false, true) => Some(
+            "the graph runs as DynamoComponentDeployments and would now move to Grove, restarting every pod; switching orchestrators is refused: keep it off Grove with the annotation nvidia.com/enable-grove: \"false\", or delete and recreate the graph".to_string(),
+        ),
+        (false, true, false) => Some(
+            "the graph runs on Grove and would now move off it, restarting every pod; switching orchestrators is refused: remove the annotation nvidia.com/enable-grove: \"false\" (or enable Grove again), or delete and recreate the graph".to_string(),
+        ),
+        _ => None,
+    }
+}
+
 /// Whether a component runs (or ran, by its last status) as LeaderWorkerSets.
 pub(super) fn runs_groups(dcd: &DynamoComponentDeployment) -> bool {
     node_count(&dcd.spec.component) > 1
@@ -156,4 +186,36 @@ pub(super) fn runs_groups(dcd: &DynamoComponentDeployment) -> bool {
             .and_then(|s| s.service.as_ref())
             .and_then(|s| s.component_kind.as_deref())
             == Some("LeaderWorkerSet")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::v1alpha1::ServiceReplicaStatus;
+
+    fn running_as(kind: &str) -> DynamoGraphDeployment {
+        let mut g = DynamoGraphDeployment::new("g", Default::default());
+        g.status = Some(DynamoGraphDeploymentStatus {
+            services: Some(std::collections::BTreeMap::from([(
+                "decode".to_string(),
+                ServiceReplicaStatus {
+                    component_kind: Some(kind.into()),
+                    ..Default::default()
+                },
+            )])),
+            ..Default::default()
+        });
+        g
+    }
+
+    #[test]
+    fn moving_a_running_graph_between_orchestrators_is_refused() {
+        assert!(orchestrator_switch(&running_as("Deployment"), true).is_some());
+        assert!(orchestrator_switch(&running_as("LeaderWorkerSet"), true).is_some());
+        assert!(orchestrator_switch(&running_as("PodClique"), false).is_some());
+        assert!(orchestrator_switch(&running_as("PodCliqueScalingGroup"), true).is_none());
+        assert!(orchestrator_switch(&running_as("Deployment"), false).is_none());
+        let new = DynamoGraphDeployment::new("g", Default::default());
+        assert!(orchestrator_switch(&new, true).is_none());
+    }
 }

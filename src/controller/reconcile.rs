@@ -133,6 +133,12 @@ impl Reconciler {
                 return Ok(GraphOutcome::Invalid(message));
             }
         };
+        let grove = children.objects.iter().any(|o| o["kind"] == "PodCliqueSet");
+        if let Some(message) = super::multinode::orchestrator_switch(dgd, grove) {
+            let status = crate::status::validation_failed(dgd, &message, now);
+            self.write_graph_status(dgd, &status).await?;
+            return Ok(GraphOutcome::Invalid(message));
+        }
         let mut changes = self.ensure_all(&children.objects).await?;
         let components: Vec<Value> = children
             .components
