@@ -181,3 +181,136 @@ fn clique(r: &Resolved<'_>, name: &str, replicas: i32, pod: Value, kai: Option<&
     }
     c
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::api::DynamoGraphDeployment;
+    use crate::render::{Orchestrators, RenderOptions, graph};
+    use serde_json::{Value, json};
+
+    fn dgd(annotations: Value, scheduler: Option<&str>) -> DynamoGraphDeployment {
+        let mut pod = json!({});
+        if let Some(s) = scheduler {
+            pod["schedulerName"] = json!(s);
+        }
+        serde_json::from_value(json!({
+            "apiVersion": "nvidia.com/v1alpha1",
+            "kind": "DynamoGraphDeployment",
+            "metadata": { "name": "g", "namespace": "ns", "annotations": annotations },
+            "spec": { "services": {
+                "Frontend": { "componentType": "frontend", "extraPodSpec": pod },
+                "decode": {
+                    "componentType": "worker",
+                    "multinode": { "nodeCount": 3 },
+                    "resources": { "limits": { "gpu": "8" } },
+                    "extraPodSpec": { "mainContainer": { "command": ["python3", "-m", "dynamo.sglang"] } },
+                },
+            }},
+        }))
+        .unwrap()
+    }
+
+    fn opts(o: Orchestrators) -> RenderOptions {
+        RenderOptions {
+            orchestrators: o,
+            ..Default::default()
+        }
+    }
+
+    fn pcs(dgd: &DynamoGraphDeployment, o: Orchestrators) -> Value {
+        let children = graph(dgd, &opts(o)).unwrap();
+        assert!(children.components.is_empty(), "no DCDs under Grove");
+        children
+            .objects
+            .into_iter()
+            .find(|o| o["kind"] == "PodCliqueSet")
+            .unwrap()
+    }
+
+    #[test]
+    fn kai_schedules_every_clique_from_the_graph_queue() {
+        let o = Orchestrators {
+            grove: true,
+            kai: true,
+            ..Default::default()
+        };
+        let set = pcs(
+            &dgd(
+                json!({ "nvidia.com/kai-scheduler-queue": " team-a " }),
+                None,
+            ),
+            o.clone(),
+        );
+        for c in set["spec"]["template"]["cliques"].as_array().unwrap() {
+            assert_eq!(c["spec"]["podSpec"]["schedulerName"], "kai-scheduler");
+            assert_eq!(c["labels"]["kai.scheduler/queue"], "team-a");
+        }
+        // A scheduler the user chose stays, and that clique gets no queue.
+        let set = pcs(&dgd(json!({}), Some("my-scheduler")), o);
+        let frontend = &set["spec"]["template"]["cliques"][0];
+        assert_eq!(frontend["spec"]["podSpec"]["schedulerName"], "my-scheduler");
+        assert!(frontend["labels"].get("kai.scheduler/queue").is_none());
+        assert_eq!(
+            set["spec"]["template"]["cliques"][1]["labels"]["kai.scheduler/queue"],
+            "dynamo"
+        );
+    }
+
+    #[test]
+    fn sizes_and_termination_delay_follow_the_spec_and_configuration() {
+        let o = Orchestrators {
+            grove: true,
+            grove_termination_delay: Some("4h".into()),
+            ..Default::default()
+        };
+        let set = pcs(&dgd(json!({}), None), o);
+        let t = &set["spec"]["template"];
+        assert_eq!(t["terminationDelay"], "4h");
+        let sizes: Vec<(String, i64)> = t["cliques"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap().to_string(),
+                    c["spec"]["replicas"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            sizes,
+            vec![
+                ("frontend".into(), 1),
+                ("decode-ldr".into(), 1),
+                ("decode-wkr".into(), 2)
+            ]
+        );
+        assert_eq!(
+            t["podCliqueScalingGroups"],
+            json!([{ "name": "decode", "cliqueNames": ["decode-ldr", "decode-wkr"], "replicas": 1, "minAvailable": 1 }])
+        );
+        assert_eq!(t["cliqueStartupType"], "CliqueStartupTypeAnyOrder");
+    }
+
+    #[test]
+    fn an_opted_out_graph_uses_lws_or_says_why_it_cannot() {
+        let out = dgd(json!({ "nvidia.com/enable-grove": "False" }), None);
+        let both = Orchestrators {
+            grove: true,
+            lws: true,
+            ..Default::default()
+        };
+        let children = graph(&out, &opts(both)).unwrap();
+        assert_eq!(children.components.len(), 2, "components, rendered as LWS");
+        let e = graph(
+            &out,
+            &opts(Orchestrators {
+                grove: true,
+                ..Default::default()
+            }),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("opts out of Grove"), "{e}");
+        assert_eq!(e.path.join("."), "spec.services.decode.multinode.nodeCount");
+    }
+}
