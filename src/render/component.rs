@@ -145,13 +145,8 @@ pub fn component(
     let r = resolve(dcd)?;
     let mut out = if r.nodes > 1 {
         if !opts.orchestrators.lws {
-            let key = dcd
-                .spec
-                .component
-                .service_name
-                .as_deref()
-                .unwrap_or(&r.name);
-            let mut message = unavailable_message(key, r.nodes, false);
+            let mut message =
+                unavailable_message(&format!("component \"{}\"", r.name), r.nodes, false);
             if opts.orchestrators.grove {
                 message.push_str(
                     " (Grove renders whole graphs only, not a DynamoComponentDeployment on its own)",

@@ -77,7 +77,11 @@ pub fn graph(
         if nodes > 1 && !grove && !opts.orchestrators.lws {
             return Err(err(
                 path(&["spec", "services", key, "multinode", "nodeCount"]),
-                unavailable_message(key, nodes, opted_out && opts.orchestrators.grove),
+                unavailable_message(
+                    &format!("service \"{key}\""),
+                    nodes,
+                    opted_out && opts.orchestrators.grove,
+                ),
             ));
         }
         check_supported(key, service).map_err(|(p, m)| err(p, m))?;

@@ -164,15 +164,16 @@ pub fn node_count(spec: &crate::api::v1alpha1::ComponentSpec) -> i32 {
         .map_or(1, |m| m.node_count.unwrap_or(2))
 }
 
-/// Why a multinode service cannot be rendered with the orchestrators at hand.
-pub fn unavailable_message(key: &str, nodes: i32, grove_opted_out: bool) -> String {
+/// Why a multinode service (`what`: `service "decode"` or `component "x"`) cannot be
+/// rendered with the orchestrators at hand.
+pub fn unavailable_message(what: &str, nodes: i32, grove_opted_out: bool) -> String {
     let opt_out = if grove_opted_out {
         " (this graph opts out of Grove with nvidia.com/enable-grove: \"false\")"
     } else {
         ""
     };
     format!(
-        "service \"{key}\" asks for {nodes} nodes per replica, but no multinode orchestrator is available{opt_out}: enable Grove (orchestrators.grove.enabled) or LeaderWorkerSet with Volcano (orchestrators.lws.enabled) in the operator configuration, or remove multinode to run on one node"
+        "{what} asks for {nodes} nodes per replica, but no multinode orchestrator is available{opt_out}: enable Grove (orchestrators.grove.enabled) or LeaderWorkerSet with Volcano (orchestrators.lws.enabled) in the operator configuration, or remove multinode to run on one node"
     )
 }
 
