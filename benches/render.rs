@@ -88,6 +88,54 @@ fn main() {
         m.as_secs_f64() * 1e6 / graphs as f64
     );
 
+    // Multinode graphs under each orchestrator, render only (tests/render_multinode.rs's
+    // fixtures: the 0.8.0 multinode examples and the newer recipes).
+    let mut multinode: Vec<Vec<Object>> = Vec::new();
+    for d in ["tests/fixtures/upstream", "tests/fixtures/multinode"] {
+        let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(d);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .collect();
+        files.sort();
+        for path in files {
+            let text = std::fs::read_to_string(&path).unwrap();
+            if !text.contains("nodeCount") {
+                continue;
+            }
+            let name = path.display().to_string();
+            let parsed = manifest::parse(&name, &text, "default").unwrap();
+            multinode.push(parsed.manifests.into_iter().map(|m| m.object).collect());
+        }
+    }
+    for (label, grove) in [("Grove", true), ("LWS", false)] {
+        let opts = RenderOptions {
+            orchestrators: dynamoctl::render::Orchestrators {
+                grove,
+                lws: !grove,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let mut samples = Vec::new();
+        for _ in 0..200 {
+            let start = Instant::now();
+            for objects in &multinode {
+                let out = render_all(objects, &opts).expect("multinode graphs render");
+                std::hint::black_box(out);
+            }
+            samples.push(start.elapsed());
+        }
+        let m = median(samples);
+        println!(
+            "multinode render only, {label}: {} graphs: median {:.2?} per pass, {:.1} µs per graph",
+            multinode.len(),
+            m,
+            m.as_secs_f64() * 1e6 / multinode.len() as f64
+        );
+    }
+
     // Whole processes on the largest example that renders.
     let largest = "recipes__qwen3-32b__vllm__disagg-kv-router__deploy.yaml";
     let exe = env!("CARGO_BIN_EXE_dynamoctl");

@@ -6,6 +6,7 @@ pub mod exclusion;
 pub mod leader;
 pub mod marker;
 pub mod metrics;
+mod multinode;
 pub mod operator;
 mod reconcile;
 pub mod run;

@@ -53,7 +53,7 @@ impl Reconciler {
         }
     }
 
-    fn wrote(&self, n: usize) {
+    pub(super) fn wrote(&self, n: usize) {
         self.writes.fetch_add(n as u64, Ordering::Relaxed);
     }
     fn mode(&self) -> ApplyMode {
@@ -69,7 +69,7 @@ impl Reconciler {
         self.applier.resolver.client().clone()
     }
 
-    fn err(&self, what: &str, e: kube::Error) -> ClusterError {
+    pub(super) fn err(&self, what: &str, e: kube::Error) -> ClusterError {
         ClusterError::from_kube(what, self.applier.resolver.server(), e)
     }
 
@@ -133,6 +133,12 @@ impl Reconciler {
                 return Ok(GraphOutcome::Invalid(message));
             }
         };
+        let grove = children.objects.iter().any(|o| o["kind"] == "PodCliqueSet");
+        if let Some(message) = super::multinode::orchestrator_switch(dgd, grove) {
+            let status = crate::status::validation_failed(dgd, &message, now);
+            self.write_graph_status(dgd, &status).await?;
+            return Ok(GraphOutcome::Invalid(message));
+        }
         let mut changes = self.ensure_all(&children.objects).await?;
         let components: Vec<Value> = children
             .components
@@ -150,13 +156,22 @@ impl Reconciler {
         self.record(&dgd.object_ref(&()), "Reconciled", &changes)
             .await;
 
-        let dcds: Api<DynamoComponentDeployment> = Api::namespaced(self.client(), &ns);
-        let selector = format!("{LABEL_GRAPH}={name}");
-        let params = ListParams::default().labels(&selector);
-        let live = retry(|| dcds.list(&params))
-            .await
-            .map_err(|e| self.err("list components", e))?;
-        let status = crate::status::graph_status(dgd, &live.items, now);
+        let status = match children
+            .objects
+            .iter()
+            .find(|o| o["kind"] == "PodCliqueSet")
+        {
+            Some(pcs) => self.grove_status(dgd, pcs, now).await?,
+            None => {
+                let dcds: Api<DynamoComponentDeployment> = Api::namespaced(self.client(), &ns);
+                let selector = format!("{LABEL_GRAPH}={name}");
+                let params = ListParams::default().labels(&selector);
+                let live = retry(|| dcds.list(&params))
+                    .await
+                    .map_err(|e| self.err("list components", e))?;
+                crate::status::graph_status(dgd, &live.items, now)
+            }
+        };
         self.write_graph_status(dgd, &status).await?;
         Ok(match status.state.as_deref() {
             Some("successful") => GraphOutcome::Ready,
@@ -187,8 +202,13 @@ impl Reconciler {
             "{LABEL_MANAGED_BY}={MANAGED_BY},{LABEL_PART_OF}={}",
             dgd.name_any()
         );
+        // Services, Ingresses and the PodCliqueSet are the graph's own only under Grove;
+        // otherwise their controller is a component and they are left alone here.
         for (api_version, kind) in [
             (API_VERSION, "DynamoComponentDeployment"),
+            (render::orchestrator::grove::API_VERSION, "PodCliqueSet"),
+            ("v1", "Service"),
+            ("networking.k8s.io/v1", "Ingress"),
             ("v1", "ServiceAccount"),
             ("rbac.authorization.k8s.io/v1", "Role"),
             ("rbac.authorization.k8s.io/v1", "RoleBinding"),
@@ -269,6 +289,10 @@ impl Reconciler {
             }
         };
         let mut changes = self.ensure_all(&objects).await?;
+        let groups = super::multinode::runs_groups(dcd);
+        if groups {
+            changes.extend(self.prune_groups(dcd, &objects).await?);
+        }
         if !objects.iter().any(|o| o["kind"] == "Ingress") {
             let r = ObjectRef {
                 api_version: "networking.k8s.io/v1".into(),
@@ -294,12 +318,15 @@ impl Reconciler {
         }
         self.record(&dcd.object_ref(&()), "Reconciled", &changes)
             .await;
-        let deployments: Api<Deployment> = Api::namespaced(self.client(), &ns);
-        let deployment = retry(|| deployments.get_opt(&name))
-            .await
-            .map_err(|e| self.err(&format!("Deployment {ns}/{name}"), e))?;
-        let status =
-            crate::status::component_status(dcd, deployment.as_ref(), dcd.status.as_ref(), now);
+        let status = if render::orchestrator::node_count(&dcd.spec.component) > 1 {
+            self.lws_status(dcd, now).await?
+        } else {
+            let deployments: Api<Deployment> = Api::namespaced(self.client(), &ns);
+            let deployment = retry(|| deployments.get_opt(&name))
+                .await
+                .map_err(|e| self.err(&format!("Deployment {ns}/{name}"), e))?;
+            crate::status::component_status(dcd, deployment.as_ref(), dcd.status.as_ref(), now)
+        };
         let available = status
             .conditions
             .iter()

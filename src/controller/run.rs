@@ -268,8 +268,23 @@ pub async fn run(
     let (known_graphs, graph_stream) = cached_without_managed_fields(graphs, wc());
     let graph_controller = Controller::for_stream(graph_stream, known_graphs.clone());
     let graph_metrics = metrics.clone();
+    let orchestrators = ctx.reconciler.render.orchestrators.clone();
+    let foreign = |kind: &str| -> (Api<kube::api::DynamicObject>, kube::api::ApiResource) {
+        let ar = foreign_resource(kind);
+        let api = match &cfg.restricted_namespace {
+            Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+            None => Api::all_with(client.clone(), &ar),
+        };
+        (api, ar)
+    };
+    let mut graph_controller = graph_controller.owns(component_meta, wc());
+    // The multinode kinds exist only where the configuration says their orchestrator is
+    // installed; watching an unserved kind would fail forever.
+    if orchestrators.grove {
+        let (api, ar) = foreign("PodCliqueSet");
+        graph_controller = graph_controller.owns_with(api, ar, wc());
+    }
     let graph_controller = graph_controller
-        .owns(component_meta, wc())
         .reconcile_all_on(resume)
         .with_config(runtime_controller::Config::default().concurrency(CONCURRENCY))
         .graceful_shutdown_on(stopped())
@@ -285,10 +300,15 @@ pub async fn run(
             }
         });
     let (component_store, component_stream) = cached_without_managed_fields(components, wc());
-    let component_controller = Controller::for_stream(component_stream, component_store)
+    let mut component_controller = Controller::for_stream(component_stream, component_store)
         .owns(deployments, wc())
         .owns(services, wc())
-        .owns(ingresses, wc())
+        .owns(ingresses, wc());
+    if orchestrators.lws {
+        let (api, ar) = foreign("LeaderWorkerSet");
+        component_controller = component_controller.owns_with(api, ar, wc());
+    }
+    let component_controller = component_controller
         .with_config(runtime_controller::Config::default().concurrency(CONCURRENCY))
         .graceful_shutdown_on(stopped())
         .run(reconcile_component, component_error_policy, ctx.clone())
@@ -456,4 +476,21 @@ pub async fn serve_endpoints(
             .map_err(|e| bind("metrics", cfg.metrics_addr, e))?
     };
     Ok((h, m))
+}
+
+/// The API resource of a multinode kind the operator owns.
+fn foreign_resource(kind: &str) -> kube::api::ApiResource {
+    use crate::render::orchestrator::{grove, lws};
+    let (api_version, plural) = match kind {
+        "PodCliqueSet" => (grove::API_VERSION, "podcliquesets"),
+        _ => (lws::LWS_API_VERSION, "leaderworkersets"),
+    };
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    kube::api::ApiResource {
+        group: group.into(),
+        version: version.into(),
+        api_version: api_version.into(),
+        kind: kind.into(),
+        plural: plural.into(),
+    }
 }

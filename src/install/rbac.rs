@@ -50,6 +50,13 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
         &["roles", "rolebindings"],
         FULL,
     ),
+    // Multinode workloads (docs/multinode.md): Grove PodCliqueSets, which Grove expands into
+    // PodCliques and scaling groups the operator reads for readiness; LeaderWorkerSets and
+    // the Volcano PodGroups that gang their pods.
+    ("grove.io", &["podcliquesets"], FULL),
+    ("grove.io", &["podcliques", "podcliquescalinggroups"], READ),
+    ("leaderworkerset.x-k8s.io", &["leaderworkersets"], FULL),
+    ("scheduling.volcano.sh", &["podgroups"], FULL),
     // Also granted by the discovery Role.
     ("", &["endpoints"], READ),
     ("discovery.k8s.io", &["endpointslices"], READ),
@@ -125,6 +132,13 @@ mod tests {
             "leases".into(),
             "create".into()
         )));
+        for (group, resource) in [
+            ("grove.io", "podcliquesets"),
+            ("leaderworkerset.x-k8s.io", "leaderworkersets"),
+            ("scheduling.volcano.sh", "podgroups"),
+        ] {
+            assert!(granted.contains(&(group.into(), resource.into(), "delete".into())));
+        }
         assert!(!granted.contains(&(
             "nvidia.com".into(),
             "dynamographdeployments/status".into(),

@@ -1,5 +1,5 @@
-//! Component → Deployment, Service, Ingress and the headless model Service (research notes
-//! §3.2, §3.9, §3.10, §2.8).
+//! Component → its workloads (through an orchestrator), Service, Ingress and the headless
+//! model Service (research notes §3.2, §3.9, §3.10, §2.8).
 
 use std::collections::BTreeMap;
 
@@ -7,33 +7,86 @@ use serde_json::{Value, json};
 
 use super::defaults::{Role, main_port};
 use super::labels::{metadata, owner_references, recommended};
+use super::orchestrator::{
+    LABEL_ROLE, Node, NodeRole, deployment, lws, node_count, unavailable_message,
+};
 use super::pod::{PodInputs, template};
 use super::{RenderError, RenderOptions};
 use crate::api::DynamoComponentDeployment;
 use crate::api::consts::*;
 
-/// Renders a component into its workload objects, in dependency order.
-pub fn component(
-    dcd: &DynamoComponentDeployment,
-    opts: &RenderOptions,
-) -> Result<Vec<Value>, RenderError> {
+/// A component resolved for rendering: the names, labels and annotations its workloads and
+/// Services share. Built once per component; every orchestrator renders from it.
+pub(crate) struct Resolved<'a> {
+    /// The component.
+    pub dcd: &'a DynamoComponentDeployment,
+    /// Workload and Service name (`<graph>-<service>` in a graph).
+    pub name: String,
+    /// Kubernetes namespace.
+    pub namespace: String,
+    /// The graph's name.
+    pub graph: String,
+    /// The Dynamo namespace.
+    pub dynamo_namespace: String,
+    /// Labels of the workload objects (pods inherit them).
+    pub labels: BTreeMap<String, String>,
+    /// Annotations of the workload objects.
+    pub annotations: BTreeMap<String, String>,
+    /// ownerReferences of every object rendered for the component.
+    pub owner: Option<Value>,
+    /// Nodes per replica.
+    pub nodes: i32,
+    /// `RenderError` subject: `Kind namespace/name`.
+    subject: String,
+}
+
+impl Resolved<'_> {
+    /// An error about a field of the component.
+    pub fn err(&self, path: Vec<String>, message: String) -> RenderError {
+        RenderError {
+            object: self.subject.clone(),
+            path,
+            message,
+        }
+    }
+
+    /// The pod template for a single-node pod or one node of a multinode group.
+    pub fn pod(&self, opts: &RenderOptions, node: Option<Node<'_>>) -> Result<Value, RenderError> {
+        let input = PodInputs {
+            dcd: self.dcd,
+            workload: &self.name,
+            graph: &self.graph,
+            dynamo_namespace: &self.dynamo_namespace,
+            labels: &self.labels,
+            opts,
+            node,
+        };
+        let mut pod = template(&input, &|p, m| self.err(p, m))?;
+        let labels = &mut pod["metadata"]["labels"];
+        match &self.dcd.spec.component.model_ref {
+            // Worker nodes of a group serve nothing: the model Service skips them.
+            Some(_) if node.is_some_and(|n| n.role == NodeRole::Worker) => {
+                if let Some(l) = labels.as_object_mut() {
+                    l.remove(LABEL_BASE_MODEL_HASH);
+                }
+            }
+            Some(model) => labels[LABEL_BASE_MODEL_HASH] = json!(model_hash(&model.name)),
+            None => {}
+        }
+        Ok(pod)
+    }
+}
+
+/// Resolves a component: names and labels, deriving what a hand-written DCD lacks the same
+/// way a graph would have set it.
+pub(crate) fn resolve(dcd: &DynamoComponentDeployment) -> Result<Resolved<'_>, RenderError> {
     let name = dcd.metadata.name.clone().unwrap_or_default();
     let namespace = dcd
         .metadata
         .namespace
         .clone()
         .unwrap_or_else(|| "default".to_string());
-    let subject = format!("DynamoComponentDeployment {namespace}/{name}");
-    let err = |path: Vec<String>, message: String| RenderError {
-        object: subject.clone(),
-        path,
-        message,
-    };
     let spec = &dcd.spec.component;
-    let role = Role::of(spec.component_type.as_deref());
-    let owner = owner_references(dcd);
-
-    // A hand-written DCD may lack the labels a graph gives it; derive them the same way.
     let spec_labels = spec.labels.clone().unwrap_or_default();
     let meta_labels = dcd.metadata.labels.clone().unwrap_or_default();
     let graph = spec_labels
@@ -46,13 +99,14 @@ pub fn component(
         .dynamo_namespace
         .clone()
         .unwrap_or_else(|| format!("{namespace}-{graph}"));
+    let subject = format!("DynamoComponentDeployment {namespace}/{name}");
     if let Some(problem) = super::graph::dns1035_problem(&name) {
-        return Err(err(
-            vec!["metadata".into(), "name".into()],
-            format!("\"{name}\" {problem}"),
-        ));
+        return Err(RenderError {
+            object: subject,
+            path: vec!["metadata".into(), "name".into()],
+            message: format!("\"{name}\" {problem}"),
+        });
     }
-
     let mut labels = recommended(
         &graph,
         spec.component_type.as_deref().unwrap_or("component"),
@@ -68,37 +122,61 @@ pub fn component(
         labels.insert(LABEL_BASE_MODEL_HASH.into(), model_hash(&model.name));
         annotations.insert(ANNOTATION_BASE_MODEL.into(), model.name.clone());
     }
-
-    let pod_inputs = PodInputs {
+    Ok(Resolved {
         dcd,
-        workload: &name,
-        graph: &graph,
-        dynamo_namespace: &dynamo_namespace,
-        labels: &labels,
-        opts,
+        owner: owner_references(dcd),
+        nodes: node_count(spec),
+        name,
+        namespace,
+        graph,
+        dynamo_namespace,
+        labels,
+        annotations,
+        subject,
+    })
+}
+
+/// Renders a component into its workload objects, in dependency order: a Deployment, or for
+/// a multinode component a LeaderWorkerSet and a PodGroup per replica; then its Services.
+pub fn component(
+    dcd: &DynamoComponentDeployment,
+    opts: &RenderOptions,
+) -> Result<Vec<Value>, RenderError> {
+    let r = resolve(dcd)?;
+    let mut out = if r.nodes > 1 {
+        if !opts.orchestrators.lws {
+            let mut message =
+                unavailable_message(&format!("component \"{}\"", r.name), r.nodes, false);
+            if opts.orchestrators.grove {
+                message.push_str(
+                    " (Grove renders whole graphs only, not a DynamoComponentDeployment on its own)",
+                );
+            }
+            return Err(r.err(path(&["spec", "multinode", "nodeCount"]), message));
+        }
+        lws::workloads(&r, opts)?
+    } else {
+        vec![deployment::deployment(&r, r.pod(opts, None)?)?]
     };
-    let mut pod = template(&pod_inputs, &err)?;
-    if let Some(model) = &spec.model_ref {
-        pod["metadata"]["labels"][LABEL_BASE_MODEL_HASH] = json!(model_hash(&model.name));
-    }
+    out.extend(services(&r, opts));
+    Ok(out)
+}
 
-    let mut out = vec![json!({
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": metadata(&name, &namespace, &labels, &annotations, owner.as_ref()),
-        "spec": {
-            "replicas": spec.replicas.unwrap_or(1),
-            "selector": { "matchLabels": { LABEL_SELECTOR: name } },
-            "strategy": strategy(&annotations, &err)?,
-            "template": pod,
-        },
-    })];
+fn path(segments: &[&str]) -> Vec<String> {
+    segments.iter().map(|s| s.to_string()).collect()
+}
 
+/// The component's Service (leader pods only for a multinode component), Ingress and model
+/// Service.
+pub(crate) fn services(r: &Resolved<'_>, opts: &RenderOptions) -> Vec<Value> {
+    let spec = &r.dcd.spec.component;
+    let role = Role::of(spec.component_type.as_deref());
     // One Service per component whose selector names the component, so two components of
     // the same type never select each other's pods (upstream #6113).
     let (port_name, port) = main_port(role);
-    let mut service_labels = labels.clone();
-    let discovery = annotations
+    let mut service_labels = r.labels.clone();
+    let discovery = r
+        .annotations
         .get(ANNOTATION_DISCOVERY_BACKEND)
         .cloned()
         .or(opts.discovery_backend.clone());
@@ -109,71 +187,46 @@ pub fn component(
         }
     }
     let mut selector = BTreeMap::from([
-        (LABEL_COMPONENT.to_string(), labels[LABEL_COMPONENT].clone()),
-        (LABEL_DYNAMO_NAMESPACE.to_string(), dynamo_namespace.clone()),
-        (LABEL_GRAPH.to_string(), graph.clone()),
+        (
+            LABEL_COMPONENT.to_string(),
+            r.labels[LABEL_COMPONENT].clone(),
+        ),
+        (
+            LABEL_DYNAMO_NAMESPACE.to_string(),
+            r.dynamo_namespace.clone(),
+        ),
+        (LABEL_GRAPH.to_string(), r.graph.clone()),
     ]);
     if let Some(t) = &spec.component_type {
         selector.insert(LABEL_COMPONENT_TYPE.into(), t.clone());
     }
-    out.push(json!({
+    if r.nodes > 1 {
+        // Worker pods serve nothing (upstream's Grove Services selected them too).
+        selector.insert(LABEL_ROLE.into(), NodeRole::Leader.as_str().into());
+    }
+    let mut out = vec![json!({
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": metadata(&name, &namespace, &service_labels, &annotations, owner.as_ref()),
+        "metadata": metadata(&r.name, &r.namespace, &service_labels, &r.annotations, r.owner.as_ref()),
         "spec": {
             "selector": selector,
             "ports": [{ "name": port_name, "port": port, "targetPort": port_name, "protocol": "TCP" }],
         },
-    }));
-
-    if let Some(ingress) = ingress(dcd, &name, &namespace, &labels, owner.as_ref(), port) {
+    })];
+    if let Some(ingress) = ingress(
+        r.dcd,
+        &r.name,
+        &r.namespace,
+        &r.labels,
+        r.owner.as_ref(),
+        port,
+    ) {
         out.push(ingress);
     }
     if let Some(model) = &spec.model_ref {
-        out.push(model_service(&model.name, &namespace));
+        out.push(model_service(&model.name, &r.namespace));
     }
-    Ok(out)
-}
-
-fn strategy(
-    annotations: &BTreeMap<String, String>,
-    err: &dyn Fn(Vec<String>, String) -> RenderError,
-) -> Result<Value, RenderError> {
-    let at = |key: &str| vec!["spec".to_string(), "annotations".into(), key.to_string()];
-    match annotations
-        .get(ANNOTATION_DEPLOYMENT_STRATEGY)
-        .map(String::as_str)
-    {
-        Some("Recreate") => Ok(json!({ "type": "Recreate" })),
-        None | Some("RollingUpdate") => {
-            let mut bounds = serde_json::Map::new();
-            for (key, field) in [
-                (ANNOTATION_MAX_SURGE, "maxSurge"),
-                (ANNOTATION_MAX_UNAVAILABLE, "maxUnavailable"),
-            ] {
-                let value = annotations.get(key).map_or("25%", String::as_str);
-                let parsed = if let Ok(n) = value.parse::<i32>() {
-                    json!(n)
-                } else if value
-                    .strip_suffix('%')
-                    .is_some_and(|p| p.parse::<u32>().is_ok())
-                {
-                    json!(value)
-                } else {
-                    return Err(err(
-                        at(key),
-                        format!("\"{value}\" is neither an integer nor a percentage like 25%"),
-                    ));
-                };
-                bounds.insert(field.to_string(), parsed);
-            }
-            Ok(json!({ "type": "RollingUpdate", "rollingUpdate": bounds }))
-        }
-        Some(other) => Err(err(
-            at(ANNOTATION_DEPLOYMENT_STRATEGY),
-            format!("unknown deployment strategy \"{other}\": use RollingUpdate or Recreate"),
-        )),
-    }
+    out
 }
 
 fn ingress(

@@ -1,5 +1,6 @@
 //! Graph → one DynamoComponentDeployment per service, plus the objects a graph needs once:
-//! discovery RBAC, created PVCs, planner RBAC (research notes §2.4, §2.8).
+//! discovery RBAC, created PVCs, planner RBAC (research notes §2.4, §2.8). With Grove, the
+//! components become one PodCliqueSet (and their Services) instead of DCDs.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +9,7 @@ use kube::api::ObjectMeta;
 use serde_json::{Value, json};
 
 use super::labels::{metadata, owner_references, recommended};
+use super::orchestrator::{node_count, unavailable_message};
 use super::{RenderError, RenderOptions};
 use crate::api::consts::*;
 use crate::api::v1alpha1::{ComponentSpec, ExtraPodSpec, component_name};
@@ -16,9 +18,10 @@ use crate::api::{DynamoComponentDeployment, DynamoComponentDeploymentSpec, Dynam
 /// What a graph renders to before its components are expanded.
 #[derive(Clone, Debug, Default)]
 pub struct GraphChildren {
-    /// One component per service, in service-key order.
+    /// One component per service, in service-key order; none with Grove.
     pub components: Vec<DynamoComponentDeployment>,
-    /// Per-graph objects: ServiceAccounts, Roles, RoleBindings, PersistentVolumeClaims.
+    /// Per-graph objects: ServiceAccounts, Roles, RoleBindings, PersistentVolumeClaims; with
+    /// Grove also the PodCliqueSet and every component's Services.
     pub objects: Vec<Value>,
 }
 
@@ -63,8 +66,24 @@ pub fn graph(
     }
     check_names(&name, &services).map_err(|(p, m)| err(p, m))?;
 
+    // Grove takes the whole graph unless it opts out (audit §3.1).
+    let opted_out = annotations
+        .get(ANNOTATION_ENABLE_GROVE)
+        .is_some_and(|v| v.eq_ignore_ascii_case("false"));
+    let grove = opts.orchestrators.grove && !opted_out;
     let mut out = GraphChildren::default();
     for (key, service) in &services {
+        let nodes = node_count(service);
+        if nodes > 1 && !grove && !opts.orchestrators.lws {
+            return Err(err(
+                path(&["spec", "services", key, "multinode", "nodeCount"]),
+                unavailable_message(
+                    &format!("service \"{key}\""),
+                    nodes,
+                    opted_out && opts.orchestrators.grove,
+                ),
+            ));
+        }
         check_supported(key, service).map_err(|(p, m)| err(p, m))?;
         out.components.push(component_for(
             dgd,
@@ -75,6 +94,15 @@ pub fn graph(
             &annotations,
             opts,
         ));
+    }
+    if grove {
+        let components = std::mem::take(&mut out.components);
+        out.objects
+            .extend(super::orchestrator::grove::graph_objects(
+                dgd,
+                &components,
+                opts,
+            )?);
     }
     if discovery == "kubernetes" {
         out.objects
@@ -175,17 +203,6 @@ pub(crate) fn dns1035_problem(name: &str) -> Option<String> {
 }
 
 fn check_supported(key: &str, service: &ComponentSpec) -> Result<(), (Vec<String>, String)> {
-    if let Some(multinode) = &service.multinode {
-        let nodes = multinode.node_count.unwrap_or(2);
-        if nodes > 1 {
-            return Err((
-                path(&["spec", "services", key, "multinode", "nodeCount"]),
-                format!(
-                    "service \"{key}\" asks for {nodes} nodes per replica; multinode services need Grove or LeaderWorkerSet, which dynamoctl does not support yet (remove multinode to run on one node)"
-                ),
-            ));
-        }
-    }
     if service
         .ingress
         .as_ref()

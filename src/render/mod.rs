@@ -2,11 +2,13 @@
 //! objects that serve it. The CLI runs them to preview and deploy; the controller runs the same
 //! functions on every reconcile. No I/O, no clock, no randomness: same input, same bytes.
 
+mod backend;
 mod component;
 mod defaults;
 mod graph;
 mod labels;
 mod merge;
+pub mod orchestrator;
 pub mod order;
 mod pod;
 
@@ -14,6 +16,7 @@ use std::fmt;
 
 pub use component::component;
 pub use graph::{GraphChildren, dynamo_namespace, graph};
+pub use orchestrator::Orchestrators;
 
 /// Operator-level settings that shape rendered objects (upstream passes them as manager flags).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -34,6 +37,9 @@ pub struct RenderOptions {
     pub ingress_tls_secret_name: Option<String>,
     /// Host suffix of the default frontend ingress.
     pub ingress_host_suffix: Option<String>,
+    /// The multinode orchestrators available (Grove, LeaderWorkerSet + Volcano, Kai) and the
+    /// MPI SSH secret; the default has none, so multinode graphs are refused.
+    pub orchestrators: Orchestrators,
 }
 
 /// Why a valid-looking object cannot be rendered: which object, which field, what and why.
@@ -127,7 +133,7 @@ pub fn render_all(
 }
 
 /// Re-expresses an error about a graph's component as an error about the graph's service.
-fn in_graph(
+pub(crate) fn in_graph(
     e: RenderError,
     dgd: &crate::api::DynamoGraphDeployment,
     dcd: &crate::api::DynamoComponentDeployment,

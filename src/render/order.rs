@@ -19,6 +19,10 @@ const KIND_ORDER: &[&str] = &[
     "DynamoComponentDeployment",
     "Deployment",
     "StatefulSet",
+    // A LeaderWorkerSet's pods name their Volcano PodGroup, so the group comes first.
+    "PodGroup",
+    "LeaderWorkerSet",
+    "PodCliqueSet",
     "Service",
     "Ingress",
 ];
@@ -64,5 +68,6 @@ mod tests {
         assert!(kind_rank("ComputeDomain") < kind_rank("DynamoGraphDeployment"));
         assert!(kind_rank("DynamoComponentDeployment") < kind_rank("Deployment"));
         assert!(kind_rank("Service") < kind_rank("Ingress"));
+        assert!(kind_rank("PodGroup") < kind_rank("LeaderWorkerSet"));
     }
 }

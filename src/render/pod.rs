@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::backend::{self, Launch};
 use super::defaults::{self, Role};
 use super::merge::{env_by_name, override_non_empty};
+use super::orchestrator::{LABEL_ROLE, Node};
 use super::{RenderError, RenderOptions};
 use crate::api::consts::*;
 use crate::api::{BackendFramework, DynamoComponentDeployment};
@@ -25,6 +27,8 @@ pub struct PodInputs<'a> {
     pub labels: &'a BTreeMap<String, String>,
     /// Operator settings.
     pub opts: &'a RenderOptions,
+    /// The pod's place in a multinode group; `None` for single-node components.
+    pub node: Option<Node<'a>>,
 }
 
 /// Builds the pod template (`metadata` + `spec`) of a component.
@@ -151,6 +155,12 @@ pub fn template(
     }
     main["env"] = Value::Array(env);
 
+    // 7. Multinode: the backend's launch rules for this node.
+    let node_volumes = match &input.node {
+        Some(node) => multinode(input, node, role, backend, &mut main, err)?,
+        None => Vec::new(),
+    };
+
     // 8. Base pod spec, then extraPodSpec over it; operator volumes after the user's.
     let mut pod = json!({ "terminationGracePeriodSeconds": 60, "restartPolicy": "Always" });
     let user_pod = serde_json::to_value(&extra.pod_spec).expect("pod spec serialises");
@@ -166,6 +176,7 @@ pub fn template(
         .cloned()
         .unwrap_or_default();
     all_volumes.extend(volumes);
+    all_volumes.extend(node_volumes);
     if !all_volumes.is_empty() {
         pod["volumes"] = Value::Array(all_volumes);
     }
@@ -208,6 +219,9 @@ fn pod_metadata(input: &PodInputs<'_>, _role: Role) -> Value {
         labels.insert(LABEL_SUB_COMPONENT_TYPE.into(), t.clone());
     }
     labels.insert(LABEL_SELECTOR.into(), input.workload.into());
+    if let Some(node) = &input.node {
+        labels.insert(LABEL_ROLE.into(), node.role.as_str().into());
+    }
     let extra = spec.extra_pod_metadata.clone().unwrap_or_default();
     labels.extend(extra.labels.unwrap_or_default());
     let mut m = json!({ "labels": labels });
@@ -215,6 +229,58 @@ fn pod_metadata(input: &PodInputs<'_>, _role: Role) -> Value {
         m["annotations"] = json!(a);
     }
     m
+}
+
+/// Checks a multinode service has what every backend's launch needs, then applies the
+/// backend's rules to the main container; returns the volumes the pod needs for it.
+fn multinode(
+    input: &PodInputs<'_>,
+    node: &Node<'_>,
+    role: Role,
+    backend: Option<BackendFramework>,
+    main: &mut Value,
+    err: &dyn Fn(Vec<String>, String) -> RenderError,
+) -> Result<Vec<Value>, RenderError> {
+    let spec = &input.dcd.spec.component;
+    let at = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    if role != Role::Worker {
+        return Err(err(
+            at(&["spec", "multinode"]),
+            format!(
+                "multinode is for workers (componentType worker, prefill or decode), not \"{}\"; remove multinode",
+                spec.component_type.as_deref().unwrap_or_default()
+            ),
+        ));
+    }
+    let gpus = |item: Option<&crate::api::v1alpha1::ResourceItem>| {
+        item.and_then(|i| i.gpu.as_deref())
+            .and_then(|g| g.trim().parse::<i64>().ok())
+            .filter(|g| *g > 0)
+    };
+    let resources = spec.resources.as_ref();
+    let Some(gpu_limit) = gpus(resources.and_then(|r| r.limits.as_ref())) else {
+        return Err(err(
+            at(&["spec", "resources", "limits", "gpu"]),
+            format!(
+                "a multinode worker needs a whole number of GPUs per node in resources.limits.gpu (each of its {} nodes gets that many)",
+                node.count
+            ),
+        ));
+    };
+    let Some(backend) = backend else {
+        return Err(err(
+            at(&["spec", "extraPodSpec", "mainContainer", "command"]),
+            "cannot tell which engine this multinode worker runs, so not how to launch it across nodes: run python3 -m dynamo.vllm, dynamo.sglang or dynamo.trtllm in the command, or set backendFramework".to_string(),
+        ));
+    };
+    let launch = Launch {
+        node: *node,
+        gpu_limit,
+        gpus_per_node: gpus(resources.and_then(|r| r.requests.as_ref())).unwrap_or(gpu_limit),
+        mpi_secret: input.opts.orchestrators.mpi_secret(),
+    };
+    backend::launch(backend, main, &launch)
+        .map_err(|m| err(at(&["spec", "extraPodSpec", "mainContainer", "command"]), m))
 }
 
 fn standard_env(input: &PodInputs<'_>, namespace: &str, discovery: &str) -> Vec<Value> {
@@ -312,6 +378,22 @@ fn apply_resources(main: &mut Value, resources: Option<&crate::api::v1alpha1::Re
             );
         }
     }
+}
+
+/// The backend a component's worker runs, from its own command (the role defaults never name
+/// one) or its declared `backendFramework`.
+pub(crate) fn backend_of(
+    dcd: &DynamoComponentDeployment,
+    err: &dyn Fn(Vec<String>, String) -> RenderError,
+) -> Result<Option<BackendFramework>, RenderError> {
+    let spec = &dcd.spec.component;
+    let main = spec
+        .extra_pod_spec
+        .as_ref()
+        .and_then(|e| e.main_container.as_ref())
+        .map(|c| serde_json::to_value(c).expect("container serialises"))
+        .unwrap_or(Value::Null);
+    backend(dcd, Role::of(spec.component_type.as_deref()), &main, err)
 }
 
 /// The backend a worker runs: what its command says (`python3 -m dynamo.<backend>`), or else

@@ -162,7 +162,7 @@ fn find<'a>(
 }
 
 /// Assembles a status; `services: None` keeps the previous replica counts.
-fn build(
+pub(super) fn build(
     dgd: &DynamoGraphDeployment,
     state: &str,
     status: &str,

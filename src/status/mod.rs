@@ -7,6 +7,7 @@ mod age;
 mod component;
 mod condition;
 mod graph;
+mod multinode;
 mod readiness;
 mod table;
 
@@ -19,6 +20,10 @@ pub use graph::{
     CONDITION_READY, REASON_ALL_READY, REASON_RECONCILE_FAILED, REASON_SOME_NOT_READY,
     REASON_VALIDATION_FAILED, STATE_FAILED, STATE_PENDING, STATE_SUCCESSFUL, component_name,
     graph_status, reconcile_failed, validation_failed,
+};
+pub use multinode::{
+    REASON_LWS_NOT_READY, REASON_LWS_READY, grove_graph_status, lws_component_status,
+    lws_readiness, pod_clique_readiness, scaling_group_readiness,
 };
 pub use readiness::{Readiness, deployment_readiness};
 pub use table::{GraphRow, graph_row, graphs_table, services_table};

@@ -1,0 +1,221 @@
+//! The reconcile steps only multinode workloads need: reading Grove's and LeaderWorkerSet's
+//! objects for status, and deleting the LeaderWorkerSets and PodGroups of indices a
+//! component no longer has (scale-down) or no longer needs (multinode removed). Builds no
+//! objects; the decisions are `status::*` and `render`'s.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::ResourceExt;
+use kube::api::ListParams;
+use serde_json::Value;
+
+use super::reconcile::Reconciler;
+use crate::api::consts::*;
+use crate::api::{
+    DynamoComponentDeployment, DynamoComponentDeploymentStatus, DynamoGraphDeployment,
+    DynamoGraphDeploymentStatus,
+};
+use crate::cluster::{ClusterError, ObjectRef, retry};
+use crate::render::orchestrator::{grove, lws, node_count};
+
+/// The foreign kinds a multinode component is made of.
+const LWS_KINDS: [(&str, &str); 2] = [
+    (lws::PODGROUP_API_VERSION, "PodGroup"),
+    (lws::LWS_API_VERSION, "LeaderWorkerSet"),
+];
+
+impl Reconciler {
+    /// Objects of `kind` in `ns` labelled `selector` whose controller is `uid`, as JSON; none
+    /// when the cluster does not serve the kind.
+    async fn controlled(
+        &self,
+        (api_version, kind): (&str, &str),
+        ns: &str,
+        selector: &str,
+        uid: &str,
+    ) -> Result<Vec<Value>, ClusterError> {
+        let probe = ObjectRef {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            namespace: Some(ns.into()),
+            name: String::new(),
+        };
+        let Ok((api, _)) = self.applier.resolver.api(&probe, ns) else {
+            return Ok(Vec::new());
+        };
+        let params = ListParams::default().labels(selector);
+        let live = retry(|| api.list(&params))
+            .await
+            .map_err(|e| self.err(&format!("list {kind}"), e))?;
+        Ok(live
+            .items
+            .into_iter()
+            .filter(|o| {
+                o.owner_references()
+                    .iter()
+                    .any(|r| r.uid == uid && r.controller == Some(true))
+            })
+            .map(|mut o| {
+                // List items carry no kind; status reads it.
+                o.types = Some(kube::api::TypeMeta {
+                    api_version: api_version.into(),
+                    kind: kind.into(),
+                });
+                serde_json::to_value(o).expect("object serialises")
+            })
+            .collect())
+    }
+
+    /// Deletes the component's LeaderWorkerSets and PodGroups that `rendered` does not
+    /// contain: surplus indices after a scale-down, or all of them once multinode is gone.
+    pub(super) async fn prune_groups(
+        &self,
+        dcd: &DynamoComponentDeployment,
+        rendered: &[Value],
+    ) -> Result<Vec<String>, ClusterError> {
+        let (ns, Some(uid)) = (dcd.namespace().unwrap_or_default(), dcd.uid()) else {
+            return Ok(Vec::new());
+        };
+        let keep: Vec<ObjectRef> = rendered.iter().map(ObjectRef::of).collect();
+        let selector = format!("{LABEL_INSTANCE}={}", dcd.name_any());
+        let mut deleted = Vec::new();
+        for kind in LWS_KINDS {
+            for obj in self.controlled(kind, &ns, &selector, &uid).await? {
+                let r = ObjectRef::of(&obj);
+                if !keep.contains(&r) {
+                    self.wrote(1);
+                    self.applier.delete(&r, false).await?;
+                    deleted.push(format!("deleted {r}"));
+                }
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// The status of a multinode component from its live LeaderWorkerSets.
+    pub(super) async fn lws_status(
+        &self,
+        dcd: &DynamoComponentDeployment,
+        now: &Time,
+    ) -> Result<DynamoComponentDeploymentStatus, ClusterError> {
+        let ns = dcd.namespace().unwrap_or_default();
+        let uid = dcd.uid().unwrap_or_default();
+        let selector = format!("{LABEL_INSTANCE}={}", dcd.name_any());
+        let live = self.controlled(LWS_KINDS[1], &ns, &selector, &uid).await?;
+        Ok(crate::status::lws_component_status(
+            dcd,
+            &live,
+            dcd.status.as_ref(),
+            now,
+        ))
+    }
+
+    /// The status of a graph run by Grove: its PodCliqueSet and, per service, the PodClique
+    /// or PodCliqueScalingGroup Grove made for it.
+    pub(super) async fn grove_status(
+        &self,
+        dgd: &DynamoGraphDeployment,
+        pcs: &Value,
+        now: &Time,
+    ) -> Result<DynamoGraphDeploymentStatus, ClusterError> {
+        let ns = dgd.namespace().unwrap_or_default();
+        let graph = dgd.name_any();
+        let live_pcs = self.applier.get(&ObjectRef::of(pcs)).await?;
+        let mut children = Vec::new();
+        for (key, spec) in dgd.spec.services.iter().flatten() {
+            let kind = if node_count(spec) > 1 {
+                "PodCliqueScalingGroup"
+            } else {
+                "PodClique"
+            };
+            let r = ObjectRef {
+                api_version: grove::API_VERSION.into(),
+                kind: kind.into(),
+                namespace: Some(ns.clone()),
+                name: format!("{graph}-0-{}", key.to_lowercase()),
+            };
+            if let Some(mut v) = self.applier.get(&r).await? {
+                v["kind"] = kind.into();
+                children.push(v);
+            }
+        }
+        Ok(crate::status::grove_graph_status(
+            dgd,
+            live_pcs.as_ref(),
+            &children,
+            now,
+        ))
+    }
+}
+
+/// Why a graph may not be rendered the way it now would be: it runs under one orchestrator
+/// (by its last status) and would now move to the other, which restarts every pod
+/// (upstream made the choice immutable, #12942). `grove_now`: the graph now renders a
+/// PodCliqueSet.
+pub(super) fn orchestrator_switch(dgd: &DynamoGraphDeployment, grove_now: bool) -> Option<String> {
+    let kinds: Vec<&str> = dgd
+        .status
+        .as_ref()
+        .and_then(|s| s.services.as_ref())
+        .into_iter()
+        .flat_map(|s| s.values())
+        .filter_map(|s| s.component_kind.as_deref())
+        .collect();
+    let on_grove = kinds
+        .iter()
+        .any(|k| matches!(*k, "PodClique" | "PodCliqueScalingGroup"));
+    let on_components = kinds
+        .iter()
+        .any(|k| matches!(*k, "Deployment" | "LeaderWorkerSet"));
+    match (grove_now, on_grove, on_components) {
+        (true, false, true) => Some(
+            "the graph runs as DynamoComponentDeployments and would now move to Grove, restarting every pod; switching orchestrators is refused: keep it off Grove with the annotation nvidia.com/enable-grove: \"false\", or delete and recreate the graph".to_string(),
+        ),
+        (false, true, false) => Some(
+            "the graph runs on Grove and would now move off it, restarting every pod; switching orchestrators is refused: remove the annotation nvidia.com/enable-grove: \"false\" (or enable Grove again), or delete and recreate the graph".to_string(),
+        ),
+        _ => None,
+    }
+}
+
+/// Whether a component runs (or ran, by its last status) as LeaderWorkerSets.
+pub(super) fn runs_groups(dcd: &DynamoComponentDeployment) -> bool {
+    node_count(&dcd.spec.component) > 1
+        || dcd
+            .status
+            .as_ref()
+            .and_then(|s| s.service.as_ref())
+            .and_then(|s| s.component_kind.as_deref())
+            == Some("LeaderWorkerSet")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::v1alpha1::ServiceReplicaStatus;
+
+    fn running_as(kind: &str) -> DynamoGraphDeployment {
+        let mut g = DynamoGraphDeployment::new("g", Default::default());
+        g.status = Some(DynamoGraphDeploymentStatus {
+            services: Some(std::collections::BTreeMap::from([(
+                "decode".to_string(),
+                ServiceReplicaStatus {
+                    component_kind: Some(kind.into()),
+                    ..Default::default()
+                },
+            )])),
+            ..Default::default()
+        });
+        g
+    }
+
+    #[test]
+    fn moving_a_running_graph_between_orchestrators_is_refused() {
+        assert!(orchestrator_switch(&running_as("Deployment"), true).is_some());
+        assert!(orchestrator_switch(&running_as("LeaderWorkerSet"), true).is_some());
+        assert!(orchestrator_switch(&running_as("PodClique"), false).is_some());
+        assert!(orchestrator_switch(&running_as("PodCliqueScalingGroup"), true).is_none());
+        assert!(orchestrator_switch(&running_as("Deployment"), false).is_none());
+        let new = DynamoGraphDeployment::new("g", Default::default());
+        assert!(orchestrator_switch(&new, true).is_none());
+    }
+}
