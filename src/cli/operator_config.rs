@@ -10,8 +10,8 @@ use kube::Client;
 
 use super::clock::now;
 use crate::cluster::leases::Operators;
-use crate::cluster::operator_config::{InstalledConfig, installed_config};
-use crate::config::{self, OperatorConfiguration};
+use crate::cluster::operator_config::{InstalledConfig, detect_apis, installed_config};
+use crate::config::{self, DetectedApis, OperatorConfiguration};
 use crate::error::Error;
 use crate::render::RenderOptions;
 
@@ -53,7 +53,8 @@ pub struct ClusterRenderOptions {
     client: Client,
     server: String,
     operators: Option<Operators>,
-    file: Option<RenderOptions>,
+    detected: Option<DetectedApis>,
+    file: Option<OperatorConfiguration>,
     cache: BTreeMap<String, RenderOptions>,
 }
 
@@ -65,7 +66,8 @@ impl ClusterRenderOptions {
             client,
             server: server.to_string(),
             operators: None,
-            file: args.file()?.map(|c| c.render_options()),
+            detected: None,
+            file: args.file()?,
             cache: BTreeMap::new(),
         })
     }
@@ -73,11 +75,18 @@ impl ClusterRenderOptions {
     /// The settings for graphs in `namespace`. Prints a warning on stderr when the operator's
     /// configuration cannot be read and the defaults are used instead.
     pub async fn for_namespace(&mut self, namespace: &str) -> Result<RenderOptions, Error> {
-        if let Some(file) = &self.file {
-            return Ok(file.clone());
-        }
         if let Some(cached) = self.cache.get(namespace) {
             return Ok(cached.clone());
+        }
+        // Orchestrators a configuration leaves unset are detected, as the operator does.
+        let detected = match self.detected {
+            Some(d) => d,
+            None => *self
+                .detected
+                .insert(detect_apis(&self.client, &self.server).await?),
+        };
+        if let Some(file) = &self.file {
+            return Ok(file.render_options_with(&detected));
         }
         if self.operators.is_none() {
             self.operators = Some(Operators::load(&self.client, &self.server).await?);
@@ -86,11 +95,9 @@ impl ClusterRenderOptions {
         let found =
             installed_config(&self.client, &self.server, operators, namespace, now().0).await?;
         let options = match found {
-            InstalledConfig::NoOperator => RenderOptions::default(),
+            InstalledConfig::NoOperator => OperatorConfiguration::default(),
             InstalledConfig::Found { source, text } => {
-                config::parse(&format!("ConfigMap {source}"), &text)
-                    .map_err(Error::Input)?
-                    .render_options()
+                config::parse(&format!("ConfigMap {source}"), &text).map_err(Error::Input)?
             }
             InstalledConfig::Unreadable { source, reason } => {
                 eprintln!(
@@ -98,9 +105,10 @@ impl ClusterRenderOptions {
                      (ConfigMap {source}) cannot be read: {reason}; rendering with the defaults \
                      (pass --operator-config FILE to choose)"
                 );
-                RenderOptions::default()
+                OperatorConfiguration::default()
             }
-        };
+        }
+        .render_options_with(&detected);
         self.cache.insert(namespace.to_string(), options.clone());
         Ok(options)
     }

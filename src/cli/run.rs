@@ -10,6 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::cluster_args::{ClusterArgs, parse_duration};
 use crate::cluster::connect;
+use crate::cluster::operator_config::detect_apis;
 use crate::config::OperatorConfiguration;
 use crate::controller::marker;
 use crate::controller::metrics::Metrics;
@@ -159,6 +160,14 @@ pub async fn run(cmd: RunCommand) -> Result<ExitCode, Error> {
             .options(&format!("controller; {scope}; {instance}")),
     )
     .await?;
+    // Orchestrators the file leaves unset follow what the cluster serves, as upstream's.
+    let detected = match detect_apis(&client, &server).await {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(3));
+        }
+    };
     let election_namespace = args
         .leader_election_namespace
         .clone()
@@ -187,7 +196,7 @@ pub async fn run(cmd: RunCommand) -> Result<ExitCode, Error> {
                 .or_else(|| config_addr(&metrics.bind_address, metrics.port, 8080))
                 .unwrap_or_else(|| parse_addr(":8080").expect("valid")),
             resync: args.resync,
-            render: file.render_options(),
+            render: file.render_options_with(&detected),
         },
         operator_version: args.operator_version.clone(),
         lease_duration,

@@ -8,7 +8,7 @@ use kube::{Api, Client};
 
 use super::ClusterError;
 use super::leases::Operators;
-use crate::config::{CONFIG_MAP_KEY, CONFIG_MAP_NAME};
+use crate::config::{CONFIG_MAP_KEY, CONFIG_MAP_NAME, DetectedApis};
 
 /// Where an operator's configuration was looked for, and what was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,4 +81,15 @@ pub async fn installed_config(
             e,
         )),
     }
+}
+
+/// The orchestrator APIs the cluster serves (one discovery request), for the orchestrators a
+/// configuration leaves to detection.
+pub async fn detect_apis(client: &Client, server: &str) -> Result<DetectedApis, ClusterError> {
+    let groups = super::retry(|| client.list_api_groups())
+        .await
+        .map_err(|e| ClusterError::from_kube("API discovery", server, e))?;
+    Ok(DetectedApis::from_groups(
+        groups.groups.iter().map(|g| g.name.as_str()),
+    ))
 }

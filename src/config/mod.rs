@@ -27,8 +27,6 @@ pub const MOUNT_DIR: &str = "/etc/dynamo-operator";
 pub const DEFAULT_LEASE_DURATION: Duration = Duration::from_secs(30);
 /// Default `namespace.scope.leaseRenewInterval`.
 pub const DEFAULT_LEASE_RENEW_INTERVAL: Duration = Duration::from_secs(10);
-/// Default `orchestrators.grove.terminationDelay`.
-pub const DEFAULT_GROVE_TERMINATION_DELAY: &str = "15m";
 
 /// Parses and validates a configuration file's text. `file` names it in problems. Every
 /// problem is reported (unknown keys with a "did you mean", wrong types, bad addresses), each
@@ -37,12 +35,59 @@ pub fn parse(file: &str, text: &str) -> Result<OperatorConfiguration, Vec<Proble
     check::parse(file, text)
 }
 
+/// Which orchestrator APIs a cluster serves: what decides an `orchestrators.*.enabled` the
+/// configuration leaves unset, as upstream's operator detects them at start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DetectedApis {
+    /// `grove.io`.
+    pub grove: bool,
+    /// `leaderworkerset.x-k8s.io`.
+    pub lws: bool,
+    /// `scheduling.volcano.sh`.
+    pub volcano: bool,
+    /// `scheduling.run.ai` (the Kai scheduler).
+    pub kai: bool,
+}
+
+impl DetectedApis {
+    /// From the API group names a cluster serves.
+    pub fn from_groups<'a>(groups: impl IntoIterator<Item = &'a str>) -> DetectedApis {
+        let mut d = DetectedApis::default();
+        for g in groups {
+            match g {
+                "grove.io" => d.grove = true,
+                "leaderworkerset.x-k8s.io" => d.lws = true,
+                "scheduling.volcano.sh" => d.volcano = true,
+                "scheduling.run.ai" => d.kai = true,
+                _ => {}
+            }
+        }
+        d
+    }
+}
+
 impl OperatorConfiguration {
-    /// The settings that shape rendered objects. The only constructor of [`RenderOptions`]
-    /// outside tests: the CLI and the operator both call it.
+    /// The settings that shape rendered objects, offline: orchestrators the configuration
+    /// leaves unset count as absent. See [`OperatorConfiguration::render_options_with`].
     pub fn render_options(&self) -> RenderOptions {
+        self.render_options_with(&DetectedApis::default())
+    }
+
+    /// The settings that shape rendered objects, with unset orchestrators decided by what the
+    /// cluster serves (LeaderWorkerSet needs Volcano for its gangs, as upstream's). The only
+    /// constructor of [`RenderOptions`] outside tests: the CLI and the operator both call it.
+    pub fn render_options_with(&self, detected: &DetectedApis) -> RenderOptions {
         let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+        let o = &self.orchestrators;
+        let orchestrators = crate::render::Orchestrators {
+            grove: o.grove.enabled.unwrap_or(detected.grove),
+            grove_termination_delay: non_empty(&o.grove.termination_delay),
+            lws: o.lws.enabled.unwrap_or(detected.lws && detected.volcano),
+            kai: o.kai_scheduler.enabled.unwrap_or(detected.kai),
+            mpi_ssh_secret_name: non_empty(&self.mpi.ssh_secret_name),
+        };
         RenderOptions {
+            orchestrators,
             discovery_backend: non_empty(&self.discovery.backend),
             nats_address: non_empty(&self.infrastructure.nats_address),
             etcd_address: non_empty(&self.infrastructure.etcd_address),
@@ -137,6 +182,35 @@ mod tests {
         assert_eq!(c.leader_election.enabled, Some(true));
         assert_eq!(c.mpi.ssh_secret_name.as_deref(), Some("mpi-run-ssh-secret"));
         assert_eq!(c.orchestrators.grove.enabled, Some(false));
+    }
+
+    #[test]
+    fn unset_orchestrators_follow_the_cluster_and_set_ones_win() {
+        let lws_and_volcano = DetectedApis::from_groups([
+            "apps",
+            "leaderworkerset.x-k8s.io",
+            "scheduling.volcano.sh",
+        ]);
+        let unset = ok("");
+        assert!(!unset.render_options().orchestrators.lws);
+        assert!(
+            unset
+                .render_options_with(&lws_and_volcano)
+                .orchestrators
+                .lws
+        );
+        let lws_only = DetectedApis::from_groups(["leaderworkerset.x-k8s.io"]);
+        assert!(
+            !unset.render_options_with(&lws_only).orchestrators.lws,
+            "LWS needs Volcano"
+        );
+        let off = ok(
+            "orchestrators:\n  lws:\n    enabled: false\n  grove:\n    enabled: true\n    terminationDelay: 4h\nmpi:\n  sshSecretName: my-ssh\n",
+        );
+        let r = off.render_options_with(&lws_and_volcano).orchestrators;
+        assert!(!r.lws && r.grove && !r.kai);
+        assert_eq!(r.grove_termination_delay.as_deref(), Some("4h"));
+        assert_eq!(r.mpi_ssh_secret_name.as_deref(), Some("my-ssh"));
     }
 
     #[test]
