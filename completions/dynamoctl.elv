@@ -24,6 +24,7 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
             cand --version 'Print version'
             cand render 'Print the Kubernetes objects a graph becomes, without a cluster'
             cand diff 'Show what apply (and the operator) would change, or diff two revisions offline'
+            cand convert 'Convert graphs between nvidia.com/v1alpha1 and nvidia.com/v1beta1, offline and losslessly'
             cand apply 'Server-side apply graphs and other objects, in dependency order'
             cand status 'Show graphs and their health; with a name, one graph in detail'
             cand leases 'List namespace-scope markers and leader-election Leases: who holds them, until when'
@@ -60,6 +61,17 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
             cand -o 'Output format'
             cand --output 'Output format'
             cand --force-conflicts 'Take over fields other managers own in the dry run, as `apply --force-conflicts` would'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dynamoctl;convert'= {
+            cand -f 'Files to convert (`-f -` reads standard input); multi-document YAML or JSON'
+            cand --filename 'Files to convert (`-f -` reads standard input); multi-document YAML or JSON'
+            cand --output-version 'The version to convert the Dynamo objects to'
+            cand -o 'Output format'
+            cand --output 'Output format'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -228,6 +240,7 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
         &'dynamoctl;help'= {
             cand render 'Print the Kubernetes objects a graph becomes, without a cluster'
             cand diff 'Show what apply (and the operator) would change, or diff two revisions offline'
+            cand convert 'Convert graphs between nvidia.com/v1alpha1 and nvidia.com/v1beta1, offline and losslessly'
             cand apply 'Server-side apply graphs and other objects, in dependency order'
             cand status 'Show graphs and their health; with a name, one graph in detail'
             cand leases 'List namespace-scope markers and leader-election Leases: who holds them, until when'
@@ -242,6 +255,8 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
         &'dynamoctl;help;render'= {
         }
         &'dynamoctl;help;diff'= {
+        }
+        &'dynamoctl;help;convert'= {
         }
         &'dynamoctl;help;apply'= {
         }

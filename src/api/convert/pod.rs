@@ -158,6 +158,22 @@ pub fn decompose(
         if let Some(r) = m.remove("resources") {
             a.resources = resources_from_native(&r)?;
         }
+        // A trailing plain secretRef is v1alpha1's envFromSecret (render appends it last).
+        if let Some(Value::Array(from)) = m.get_mut("envFrom") {
+            let secret = from.last().and_then(|last| {
+                let name = last.pointer("/secretRef/name")?.as_str()?;
+                let plain =
+                    last.as_object()?.len() == 1 && last.get("secretRef")?.as_object()?.len() == 1;
+                plain.then(|| name.to_string())
+            });
+            if let Some(secret) = secret {
+                from.pop();
+                a.env_from_secret = Some(secret);
+            }
+            if from.is_empty() {
+                m.remove("envFrom");
+            }
+        }
         if let (Some((claim, path)), Some(Value::Array(mounts))) =
             (cache, m.get_mut("volumeMounts"))
         {
