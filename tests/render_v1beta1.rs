@@ -164,3 +164,44 @@ fn v1alpha1_examples_converted_to_v1beta1_render_the_same_workloads() {
     }
     assert!(compared >= 15, "only {compared} examples compared");
 }
+
+/// Our v1beta1 graph schema has exactly upstream's fields (spec, components, podTemplate
+/// aside), read from upstream's own CRD at 2a6da14.
+#[test]
+fn v1beta1_fields_are_upstreams() {
+    let text = std::fs::read_to_string(repo().join(FIXTURES).join(UPSTREAM_CRD)).unwrap();
+    let crd = dynamoctl::yaml::parse_documents(&text)
+        .unwrap()
+        .remove(0)
+        .value;
+    let version = crd["spec"]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "v1beta1")
+        .unwrap();
+    let theirs = &version["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    let ours: Value = serde_json::from_str(include_str!("../src/api/crd_schemas.json")).unwrap();
+    let ours = &ours["nvidia.com/v1beta1/DynamoGraphDeployment"]["properties"]["spec"];
+    let keys = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(ours), keys(theirs), "spec");
+    let item = |v: &Value| v["properties"]["components"]["items"].clone();
+    assert_eq!(keys(&item(ours)), keys(&item(theirs)), "spec.components[]");
+    assert_eq!(
+        ours["properties"]["components"]["maxItems"],
+        theirs["properties"]["components"]["maxItems"]
+    );
+    assert_eq!(
+        item(ours)["properties"]["type"]["enum"],
+        item(theirs)["properties"]["type"]["enum"]
+    );
+}
