@@ -205,3 +205,22 @@ fn v1beta1_fields_are_upstreams() {
         item(theirs)["properties"]["type"]["enum"]
     );
 }
+
+/// A v1beta1 DynamoComponentDeployment renders like its v1alpha1 form.
+#[test]
+fn v1beta1_component_deployments_render() {
+    let beta = "apiVersion: nvidia.com/v1beta1\nkind: DynamoComponentDeployment\nmetadata: {name: g-worker}\n\
+        spec:\n  backendFramework: vllm\n  name: worker\n  type: worker\n  replicas: 2\n  podTemplate:\n    spec:\n      containers:\n\
+        \x20     - name: main\n        image: img:1\n        command: [python3, -m, dynamo.vllm]\n        resources: {limits: {nvidia.com/gpu: \"1\"}}\n";
+    let alpha = "apiVersion: nvidia.com/v1alpha1\nkind: DynamoComponentDeployment\nmetadata: {name: g-worker}\n\
+        spec:\n  backendFramework: vllm\n  serviceName: worker\n  componentType: worker\n  replicas: 2\n  resources: {limits: {gpu: \"1\"}}\n\
+        \x20 extraPodSpec:\n    mainContainer:\n      image: img:1\n      command: [python3, -m, dynamo.vllm]\n";
+    let rendered = workloads("beta.yaml", beta).unwrap();
+    assert_eq!(rendered, workloads("alpha.yaml", alpha).unwrap());
+    let deployment = &rendered[0];
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"],
+        "1"
+    );
+}
