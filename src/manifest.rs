@@ -228,7 +228,7 @@ fn read_object(
         manifest.object = Object::Other(value.clone());
         return Ok(manifest);
     }
-    let problems = check(&manifest.document, &subject);
+    let problems = check(&manifest.document);
     if !problems.is_empty() {
         return Err(problems
             .iter()
@@ -292,8 +292,8 @@ fn read_object(
 /// Every problem with a Dynamo object's document, as (path, message), without reading it
 /// into types: a known `apiVersion`, the shape of that version (a v1beta1 graph has
 /// `spec.components`, a v1alpha1 graph `spec.services`), then the version's CRD schema and CEL
-/// rules. `subject` is unused here but keeps call sites uniform. Empty for other kinds.
-pub fn check(document: &Document, _subject: &str) -> Vec<(Vec<String>, String)> {
+/// rules. Empty for other kinds.
+pub fn check(document: &Document) -> Vec<(Vec<String>, String)> {
     let value = &document.value;
     let kind = value
         .get("kind")

@@ -91,7 +91,7 @@ fn convert_document(file: &str, document: &Document, to: &str) -> Result<Value, 
             "document is not a Kubernetes object (expected a mapping with apiVersion, kind and metadata)".into(),
         )]);
     }
-    let found = manifest::check(document, &subject);
+    let found = manifest::check(document);
     if !found.is_empty() {
         return Err(found.into_iter().map(|(p, m)| problem(p, m)).collect());
     }

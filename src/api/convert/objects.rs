@@ -73,7 +73,7 @@ pub fn graph_to_beta(
             let live = to_value(a_c);
             let projected = to_map(&to_beta(a_c, name));
             let b_c = match saved_by_name.get(name) {
-                Some(saved) => restore(projected, saved, |cand| component_alpha(cand, None), &live),
+                Some(saved) => restore(projected, saved, component_alpha, &live),
                 None => projected,
             };
             let b_c: beta::Component = from_map(b_c, &["spec", "services", name])?;
@@ -317,7 +317,7 @@ fn dcd_spec_alpha(b: &Map<String, Value>) -> Option<Value> {
 }
 
 /// The v1alpha1 component (as JSON) of a v1beta1 component given as JSON.
-fn component_alpha(b: &Map<String, Value>, _: Option<()>) -> Option<Value> {
+fn component_alpha(b: &Map<String, Value>) -> Option<Value> {
     let b: beta::Component = serde_json::from_value(Value::Object(b.clone())).ok()?;
     Some(to_value(&to_alpha(&b).ok()?))
 }
