@@ -27,6 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 'dynamoctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Print the Kubernetes objects a graph becomes, without a cluster')
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show what apply (and the operator) would change, or diff two revisions offline')
+            [CompletionResult]::new('convert', 'convert', [CompletionResultType]::ParameterValue, 'Convert graphs between nvidia.com/v1alpha1 and nvidia.com/v1beta1, offline and losslessly')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Server-side apply graphs and other objects, in dependency order')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show graphs and their health; with a name, one graph in detail')
             [CompletionResult]::new('leases', 'leases', [CompletionResultType]::ParameterValue, 'List namespace-scope markers and leader-election Leases: who holds them, until when')
@@ -67,6 +68,18 @@ Register-ArgumentCompleter -Native -CommandName 'dynamoctl' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--operator-config', '--operator-config', [CompletionResultType]::ParameterName, 'The operator configuration to render with (upstream''s OperatorConfiguration file, as `run controller --config` reads it). diff and apply default to the configuration of the operator that manages the namespace; render to the defaults')
             [CompletionResult]::new('--force-conflicts', '--force-conflicts', [CompletionResultType]::ParameterName, 'Take over fields other managers own in the dry run, as `apply --force-conflicts` would')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'dynamoctl;convert' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Files to convert (`-f -` reads standard input); multi-document YAML or JSON')
+            [CompletionResult]::new('--filename', '--filename', [CompletionResultType]::ParameterName, 'Files to convert (`-f -` reads standard input); multi-document YAML or JSON')
+            [CompletionResult]::new('--output-version', '--output-version', [CompletionResultType]::ParameterName, 'The version to convert the Dynamo objects to')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -266,6 +279,7 @@ Register-ArgumentCompleter -Native -CommandName 'dynamoctl' -ScriptBlock {
         'dynamoctl;help' {
             [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Print the Kubernetes objects a graph becomes, without a cluster')
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show what apply (and the operator) would change, or diff two revisions offline')
+            [CompletionResult]::new('convert', 'convert', [CompletionResultType]::ParameterValue, 'Convert graphs between nvidia.com/v1alpha1 and nvidia.com/v1beta1, offline and losslessly')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Server-side apply graphs and other objects, in dependency order')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show graphs and their health; with a name, one graph in detail')
             [CompletionResult]::new('leases', 'leases', [CompletionResultType]::ParameterValue, 'List namespace-scope markers and leader-election Leases: who holds them, until when')
@@ -282,6 +296,9 @@ Register-ArgumentCompleter -Native -CommandName 'dynamoctl' -ScriptBlock {
             break
         }
         'dynamoctl;help;diff' {
+            break
+        }
+        'dynamoctl;help;convert' {
             break
         }
         'dynamoctl;help;apply' {

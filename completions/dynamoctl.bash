@@ -25,6 +25,9 @@ _dynamoctl() {
             dynamoctl,completion)
                 cmd="dynamoctl__subcmd__completion"
                 ;;
+            dynamoctl,convert)
+                cmd="dynamoctl__subcmd__convert"
+                ;;
             dynamoctl,diff)
                 cmd="dynamoctl__subcmd__diff"
                 ;;
@@ -60,6 +63,9 @@ _dynamoctl() {
                 ;;
             dynamoctl__subcmd__help,completion)
                 cmd="dynamoctl__subcmd__help__subcmd__completion"
+                ;;
+            dynamoctl__subcmd__help,convert)
+                cmd="dynamoctl__subcmd__help__subcmd__convert"
                 ;;
             dynamoctl__subcmd__help,diff)
                 cmd="dynamoctl__subcmd__help__subcmd__diff"
@@ -110,7 +116,7 @@ _dynamoctl() {
 
     case "${cmd}" in
         dynamoctl)
-            opts="-h -V --help --version render diff apply status leases install uninstall check run completion generate help"
+            opts="-h -V --help --version render diff convert apply status leases install uninstall check run completion generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -241,6 +247,40 @@ _dynamoctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dynamoctl__subcmd__convert)
+            opts="-f -o -h -V --filename --output-version --output --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output-version)
+                    COMPREPLY=($(compgen -W "nvidia.com/v1beta1 nvidia.com/v1alpha1" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dynamoctl__subcmd__diff)
             opts="-f -n -o -h -V --filename --from --kubeconfig --context --namespace --request-timeout --force-conflicts --output --operator-config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -318,7 +358,7 @@ _dynamoctl() {
             return 0
             ;;
         dynamoctl__subcmd__help)
-            opts="render diff apply status leases install uninstall check run completion generate help"
+            opts="render diff convert apply status leases install uninstall check run completion generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -360,6 +400,20 @@ _dynamoctl() {
             return 0
             ;;
         dynamoctl__subcmd__help__subcmd__completion)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynamoctl__subcmd__help__subcmd__convert)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

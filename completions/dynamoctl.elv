@@ -24,6 +24,7 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
             cand --version 'Print version'
             cand render 'Print the Kubernetes objects a graph becomes, without a cluster'
             cand diff 'Show what apply (and the operator) would change, or diff two revisions offline'
+            cand convert 'Convert graphs between nvidia.com/v1alpha1 and nvidia.com/v1beta1, offline and losslessly'
             cand apply 'Server-side apply graphs and other objects, in dependency order'
             cand status 'Show graphs and their health; with a name, one graph in detail'
             cand leases 'List namespace-scope markers and leader-election Leases: who holds them, until when'
@@ -62,6 +63,17 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
             cand --output 'Output format'
             cand --operator-config 'The operator configuration to render with (upstream''s OperatorConfiguration file, as `run controller --config` reads it). diff and apply default to the configuration of the operator that manages the namespace; render to the defaults'
             cand --force-conflicts 'Take over fields other managers own in the dry run, as `apply --force-conflicts` would'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dynamoctl;convert'= {
+            cand -f 'Files to convert (`-f -` reads standard input); multi-document YAML or JSON'
+            cand --filename 'Files to convert (`-f -` reads standard input); multi-document YAML or JSON'
+            cand --output-version 'The version to convert the Dynamo objects to'
+            cand -o 'Output format'
+            cand --output 'Output format'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -247,6 +259,7 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
         &'dynamoctl;help'= {
             cand render 'Print the Kubernetes objects a graph becomes, without a cluster'
             cand diff 'Show what apply (and the operator) would change, or diff two revisions offline'
+            cand convert 'Convert graphs between nvidia.com/v1alpha1 and nvidia.com/v1beta1, offline and losslessly'
             cand apply 'Server-side apply graphs and other objects, in dependency order'
             cand status 'Show graphs and their health; with a name, one graph in detail'
             cand leases 'List namespace-scope markers and leader-election Leases: who holds them, until when'
@@ -261,6 +274,8 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
         &'dynamoctl;help;render'= {
         }
         &'dynamoctl;help;diff'= {
+        }
+        &'dynamoctl;help;convert'= {
         }
         &'dynamoctl;help;apply'= {
         }

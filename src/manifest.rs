@@ -1,7 +1,11 @@
 //! Reading manifests: multi-document YAML in, validated objects out, or every problem found
 //! with its file, line and column. Dynamo kinds are checked strictly against their CRD schema
 //! (unknown fields, types, enums, bounds) and its CEL rules, exactly what the API server would
-//! enforce; other kinds pass through unchanged. Pure: the caller reads the files.
+//! enforce; other kinds pass through unchanged. Both `nvidia.com/v1alpha1` and
+//! `nvidia.com/v1beta1` are read; v1beta1 objects are converted to the v1alpha1 model (see
+//! [`crate::api::convert`]), and problems found later (render) are still reported at the
+//! v1beta1 field. Fields of upstream features dynamoctl does not implement are refused by name
+//! ([`unsupported`]). Pure: the caller reads the files.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -9,7 +13,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::api::consts::API_VERSION;
+use crate::api::convert::{self, V1ALPHA1, V1BETA1};
 use crate::api::schema::ObjectSchema;
 use crate::api::{DynamoComponentDeployment, DynamoGraphDeployment};
 use crate::yaml::{self, Document, Position};
@@ -45,18 +49,48 @@ pub struct Manifest {
     pub file: String,
     /// Its YAML document, for positions of fields.
     pub document: Document,
+    /// The `apiVersion` as written (Dynamo kinds are held as v1alpha1 whatever it was).
+    pub api_version: String,
 }
 
 impl Manifest {
-    /// Builds a problem report about the field at `path` of this manifest.
+    /// Builds a problem report about the field at `path` of this manifest. `path` is in
+    /// v1alpha1 terms (`spec.services.<key>...`); for a v1beta1 manifest it is reported at the
+    /// matching component (`spec.components[i]...`), as deep as the document has the field.
     pub fn problem(&self, subject: &str, path: &[String], message: &str) -> Problem {
+        let path = self.wire_path(path);
         Problem {
             file: self.file.clone(),
-            position: self.document.position_of(path),
+            position: self.document.position_of(&path),
             subject: subject.to_string(),
-            path: display_path(path),
+            path: display_path(&path),
             message: message.to_string(),
         }
+    }
+
+    fn wire_path(&self, path: &[String]) -> Vec<String> {
+        let (Some(key), true) = (
+            path.get(2),
+            self.api_version == V1BETA1 && path.starts_with(&["spec".into(), "services".into()]),
+        ) else {
+            return path.to_vec();
+        };
+        let components = self.document.value.pointer("/spec/components");
+        let Some(i) = components.and_then(Value::as_array).and_then(|l| {
+            l.iter()
+                .position(|c| c.get("name").and_then(Value::as_str) == Some(key))
+        }) else {
+            return path.to_vec();
+        };
+        let mut out = vec!["spec".to_string(), "components".into(), i.to_string()];
+        for segment in &path[3..] {
+            out.push(segment.clone());
+            if !self.document.positions.contains_key(&out.join("/")) {
+                out.pop();
+                break;
+            }
+        }
+        out
     }
 }
 
@@ -130,10 +164,17 @@ fn read_object(
     default_namespace: &str,
     warnings: &mut Vec<Problem>,
 ) -> Result<Manifest, Vec<Problem>> {
+    let api_version = document
+        .value
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let mut manifest = Manifest {
         object: Object::Other(Value::Null),
         file: file.to_string(),
         document,
+        api_version,
     };
     let value = &manifest.document.value;
     let fail = |subject: &str, path: &[&str], message: String| {
@@ -187,24 +228,36 @@ fn read_object(
         manifest.object = Object::Other(value.clone());
         return Ok(manifest);
     }
-    if api_version != API_VERSION {
-        return Err(fail(
-            &subject,
-            &["apiVersion"],
-            format!("{kind} is served as {API_VERSION}, not {api_version}"),
-        ));
-    }
-    let schema = schema_of(kind);
-    let violations = schema.validate(value, None);
-    if !violations.is_empty() {
-        return Err(violations
+    let problems = check(&manifest.document);
+    if !problems.is_empty() {
+        return Err(problems
             .iter()
-            .map(|v| manifest.problem(&subject, &v.path, &v.message))
+            .map(|(path, message)| {
+                let path: Vec<String> = path.clone();
+                Problem {
+                    file: manifest.file.clone(),
+                    position: manifest.document.position_of(&path),
+                    subject: subject.clone(),
+                    path: display_path(&path),
+                    message: message.clone(),
+                }
+            })
             .collect());
+    }
+    let refused = unsupported(&manifest, &subject);
+    if !refused.is_empty() {
+        return Err(refused);
     }
     let mut clean = crate::api::schema::prune_nulls(value);
     if clean.pointer("/metadata/namespace").is_none() {
         clean["metadata"]["namespace"] = Value::String(default_namespace.to_string());
+    }
+    if api_version == V1BETA1 {
+        let converted = convert::convert_value(&clean, V1ALPHA1).map_err(|e| {
+            let path: Vec<&str> = e.path.iter().map(String::as_str).collect();
+            fail(&subject, &path, e.message)
+        })?;
+        clean = converted;
     }
     let typed = |e: serde_json::Error| fail(&subject, &[], format!("cannot be read: {e}"));
     manifest.object = if kind == "DynamoGraphDeployment" {
@@ -236,24 +289,223 @@ fn read_object(
     Ok(manifest)
 }
 
-/// The schema of a Dynamo kind. The schemas are embedded as generated JSON
+/// Every problem with a Dynamo object's document, as (path, message), without reading it
+/// into types: a known `apiVersion`, the shape of that version (a v1beta1 graph has
+/// `spec.components`, a v1alpha1 graph `spec.services`), then the version's CRD schema and CEL
+/// rules. Empty for other kinds.
+pub fn check(document: &Document) -> Vec<(Vec<String>, String)> {
+    let value = &document.value;
+    let kind = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !convert::is_convertible_kind(kind) {
+        return Vec::new();
+    }
+    let api_version = value
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let at = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    if api_version != V1ALPHA1 && api_version != V1BETA1 {
+        return vec![(
+            at(&["apiVersion"]),
+            format!("{kind} is served as {V1ALPHA1} and {V1BETA1}, not {api_version}"),
+        )];
+    }
+    if kind == "DynamoGraphDeployment" {
+        let spec = value.get("spec");
+        let has = |f: &str| spec.and_then(|s| s.get(f)).is_some();
+        if api_version == V1BETA1 && has("services") {
+            return vec![(
+                at(&["spec", "services"]),
+                format!(
+                    "is the {V1ALPHA1} shape: a {V1BETA1} graph lists spec.components, each with a name (convert with `dynamoctl convert -f FILE --output-version {V1BETA1}`, or write apiVersion {V1ALPHA1})"
+                ),
+            )];
+        }
+        if let Some(list) = spec
+            .filter(|_| api_version == V1BETA1)
+            .and_then(|s| s.get("components"))
+            .and_then(Value::as_array)
+        {
+            // The CEL rule says names must be unique; this says which ones are not.
+            let names: Vec<Option<&str>> = list
+                .iter()
+                .map(|c| c.get("name").and_then(Value::as_str))
+                .collect();
+            for (i, name) in names.iter().enumerate() {
+                let Some(name) = name else { continue };
+                if let Some(first) = names[..i]
+                    .iter()
+                    .position(|n| n.is_some_and(|n| n.eq_ignore_ascii_case(name)))
+                {
+                    return vec![(
+                        at(&["spec", "components", &i.to_string(), "name"]),
+                        format!(
+                            "component name \"{name}\" is already used by spec.components[{first}] (\"{}\"): names must be unique, ignoring case, because they name the children",
+                            names[first].unwrap_or_default()
+                        ),
+                    )];
+                }
+            }
+        }
+        if api_version == V1ALPHA1 && has("components") {
+            return vec![(
+                at(&["spec", "components"]),
+                format!(
+                    "is the {V1BETA1} shape: a {V1ALPHA1} graph has a spec.services map (write apiVersion {V1BETA1}, or convert with `dynamoctl convert -f FILE --output-version {V1ALPHA1}`)"
+                ),
+            )];
+        }
+    }
+    schema_of(kind, api_version)
+        .validate(value, None)
+        .into_iter()
+        .map(|v| (v.path, v.message))
+        .collect()
+}
+
+/// Fields of upstream features dynamoctl does not implement, by version: rendering them
+/// would silently drop what they ask for, so they are refused by name instead.
+const UNSUPPORTED_GRAPH: &[(&str, &str)] = &[
+    (
+        "annotations",
+        "propagating graph-level annotations to every child",
+    ),
+    ("labels", "propagating graph-level labels to every child"),
+    ("priorityClassName", "Grove PodCliqueSets"),
+    ("providerOverride", "Grove provider overrides"),
+    ("restart", "graph restarts"),
+    ("topologyConstraint", "topology-aware scheduling (Grove)"),
+    ("experimental", "preview features (kvTransferPolicy)"),
+];
+const UNSUPPORTED_COMPONENT: &[(&str, &str)] = &[
+    ("providerOverride", "Grove provider overrides"),
+    (
+        "runtimeVersionOverride",
+        "rendering for another Dynamo runtime version",
+    ),
+    ("minAvailable", "Grove gang scheduling"),
+    ("eppConfig", "the endpoint picker (epp)"),
+    ("frontendSidecar", "frontend sidecars"),
+    ("checkpoint", "checkpoint/restore"),
+    ("topologyConstraint", "topology-aware scheduling (Grove)"),
+    ("gpuMemoryService", "the GPU memory service"),
+    ("failover", "failover"),
+    (
+        "experimental",
+        "preview features (gpuMemoryService, failover, grove, checkpoint)",
+    ),
+];
+
+/// Refuses, by field, what dynamoctl cannot render faithfully: the upstream 1.x features in
+/// [`UNSUPPORTED_GRAPH`] and [`UNSUPPORTED_COMPONENT`], the `epp` component type and multinode
+/// role overrides. Run on the object as written, so the paths are those of its version.
+/// `dynamoctl convert` does not call it: conversion carries every field.
+pub fn unsupported(manifest: &Manifest, subject: &str) -> Vec<Problem> {
+    let value = &manifest.document.value;
+    let kind = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !convert::is_convertible_kind(kind) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut refuse = |path: Vec<String>, what: &str| {
+        let field = path.last().cloned().unwrap_or_default();
+        let message = format!(
+            "{field} asks for {what}, which dynamoctl does not support yet: remove it to render here, or deploy this graph with upstream's operator"
+        );
+        let position = manifest.document.position_of(&path);
+        out.push(Problem {
+            file: manifest.file.clone(),
+            position,
+            subject: subject.to_string(),
+            path: display_path(&path),
+            message,
+        });
+    };
+    let spec = value.get("spec").cloned().unwrap_or(Value::Null);
+    let mut components: Vec<(Vec<String>, &Value)> = Vec::new();
+    if kind == "DynamoGraphDeployment" {
+        for (field, what) in UNSUPPORTED_GRAPH {
+            if spec.get(field).is_some() {
+                refuse(vec!["spec".into(), field.to_string()], what);
+            }
+        }
+        if let Some(services) = spec.get("services").and_then(Value::as_object) {
+            for (key, c) in services {
+                components.push((vec!["spec".into(), "services".into(), key.clone()], c));
+            }
+        }
+        for (i, c) in spec
+            .get("components")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            components.push((vec!["spec".into(), "components".into(), i.to_string()], c));
+        }
+    } else {
+        components.push((vec!["spec".into()], &spec));
+    }
+    for (at, c) in components {
+        let here = |f: &[&str]| {
+            let mut p = at.clone();
+            p.extend(f.iter().map(|s| s.to_string()));
+            p
+        };
+        for (field, what) in UNSUPPORTED_COMPONENT {
+            if c.get(field).is_some() {
+                refuse(here(&[field]), what);
+            }
+        }
+        for role in ["leader", "worker"] {
+            if c.pointer(&format!("/multinode/{role}")).is_some() {
+                refuse(
+                    here(&["multinode", role]),
+                    "multinode role overrides (Grove/LeaderWorkerSet)",
+                );
+            }
+        }
+        let ty = ["type", "componentType"]
+            .iter()
+            .find(|f| c.get(**f).and_then(Value::as_str) == Some("epp"));
+        if let Some(ty) = ty {
+            refuse(here(&[ty]), "the endpoint picker (epp)");
+        }
+    }
+    out
+}
+
+/// The schema of a Dynamo kind in a version. The schemas are embedded as generated JSON
 /// (`src/api/crd_schemas.json`, kept in sync by `dynamoctl generate` and a test) because
 /// deriving them at run time costs ~150 ms, most of a `render` process; each kind's CEL rules
-/// are compiled once per process, and only for kinds the input contains.
-fn schema_of(kind: &str) -> &'static ObjectSchema {
+/// are compiled once per process, and only for the kinds and versions the input contains.
+fn schema_of(kind: &str, api_version: &str) -> &'static ObjectSchema {
     static ALL: OnceLock<BTreeMap<String, Value>> = OnceLock::new();
-    static GRAPH: OnceLock<ObjectSchema> = OnceLock::new();
-    static COMPONENT: OnceLock<ObjectSchema> = OnceLock::new();
+    static CELLS: [OnceLock<ObjectSchema>; 4] = [
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+    ];
     let all = ALL.get_or_init(|| {
         serde_json::from_str(include_str!("api/crd_schemas.json"))
             .expect("embedded schemas are JSON")
     });
-    let cell = if kind == "DynamoGraphDeployment" {
-        &GRAPH
+    let beta = api_version == V1BETA1;
+    let graph = kind == "DynamoGraphDeployment";
+    let key = if beta {
+        format!("{V1BETA1}/{kind}")
     } else {
-        &COMPONENT
+        kind.to_string()
     };
-    cell.get_or_init(|| ObjectSchema::new(all[kind].clone()))
+    CELLS[usize::from(beta) * 2 + usize::from(graph)]
+        .get_or_init(|| ObjectSchema::new(all[&key].clone()))
 }
 
 /// `spec.services.Frontend.envs[0].name` from path segments.

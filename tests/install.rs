@@ -184,43 +184,6 @@ fn installed_config(sim: &Simulator, namespace: &str) -> String {
     map["data"]["config.yaml"].as_str().unwrap().to_string()
 }
 
-/// Whether this binary's `run controller` takes `--config`. Until the controller side of the
-/// configuration is merged it does not, and the operator gets the same settings as the flags
-/// the file replaces (see `legacy_flags`).
-fn controller_reads_config() -> bool {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
-        .args(["run", "controller", "--help"])
-        .output()
-        .expect("dynamoctl runs");
-    text(&out.stdout).contains("--config")
-}
-
-/// The `run controller` flags that say what `config` says (for a binary without `--config`).
-fn legacy_flags(config: &str) -> Vec<String> {
-    let c = dynamoctl::config::parse("config.yaml", config).expect("a valid configuration");
-    let mut flags = Vec::new();
-    if let Some(ns) = c.restricted_namespace() {
-        flags.push(format!("--restricted-namespace={ns}"));
-        flags.push(format!(
-            "--namespace-scope-lease-duration={}",
-            dynamoctl::install::format_duration(c.lease_duration())
-        ));
-        flags.push(format!(
-            "--namespace-scope-lease-renew-interval={}",
-            dynamoctl::install::format_duration(c.lease_renew_interval())
-        ));
-    }
-    let le = &c.leader_election;
-    flags.push(format!("--leader-elect={}", le.enabled.unwrap_or(true)));
-    if let Some(ns) = &le.namespace {
-        flags.push(format!("--leader-election-namespace={ns}"));
-    }
-    if let Some(f) = &c.logging.format {
-        flags.push(format!("--log-format={f}"));
-    }
-    flags
-}
-
 /// The controller process exactly as the installed Deployment would run it: its arguments,
 /// with the mounted configuration read from its ConfigMap, except that it binds to 127.0.0.1
 /// (command-line flags override the file) and uses the simulator's kubeconfig (the simulator
@@ -229,7 +192,6 @@ fn start_operator(sim: &Simulator, deployment: &Value, health_port: u16) -> toki
     let namespace = deployment["metadata"]["namespace"].as_str().unwrap();
     let config = installed_config(sim, namespace);
     let file = common::sim::temp_file(&format!("operator-config-{namespace}"), &config);
-    let reads_config = controller_reads_config();
     let mut args: Vec<String> = Vec::new();
     for a in deployment["spec"]["template"]["spec"]["containers"][0]["args"]
         .as_array()
@@ -237,11 +199,7 @@ fn start_operator(sim: &Simulator, deployment: &Value, health_port: u16) -> toki
     {
         let a = a.as_str().unwrap();
         if a.starts_with("--config=") {
-            if reads_config {
-                args.push(format!("--config={}", file.display()));
-            } else {
-                args.extend(legacy_flags(&config));
-            }
+            args.push(format!("--config={}", file.display()));
         } else {
             args.push(a.to_string());
         }

@@ -28,24 +28,107 @@ pub fn all() -> Vec<CustomResourceDefinition> {
     vec![graph_crd(), component_crd()]
 }
 
-/// The openAPIV3Schema of every kind, keyed by kind, as compact JSON without descriptions:
-/// what `src/api/crd_schemas.json` holds for validation at run time.
+/// The `nvidia.com/v1beta1` CRDs (one version each). They are not installed: serving two
+/// versions needs the conversion webhook (see `docs/compatibility.md`); they validate v1beta1
+/// input and measure what a two-version CRD would weigh.
+pub fn v1beta1_crds() -> Vec<CustomResourceDefinition> {
+    vec![graph_crd_v1beta1(), component_crd_v1beta1()]
+}
+
+/// The openAPIV3Schema of every kind, as compact JSON without descriptions: what
+/// `src/api/crd_schemas.json` holds for validation at run time. v1alpha1 schemas are keyed by
+/// kind, v1beta1 schemas by `nvidia.com/v1beta1/<kind>`.
 pub fn schemas_json() -> String {
-    let map: serde_json::Map<String, Value> = all()
+    let entry = |crd: CustomResourceDefinition, key: String| {
+        let schema = crd.spec.versions[0]
+            .schema
+            .as_ref()
+            .and_then(|s| s.open_api_v3_schema.as_ref());
+        let mut schema = serde_json::to_value(schema).expect("schema serialises");
+        // Validation needs no descriptions; without them the JSON parses twice as fast.
+        strip_descriptions_below(&mut schema);
+        schema.as_object_mut().map(|m| m.remove("description"));
+        (key, schema)
+    };
+    let mut map: serde_json::Map<String, Value> = all()
         .into_iter()
         .map(|crd| {
-            let schema = crd.spec.versions[0]
-                .schema
-                .as_ref()
-                .and_then(|s| s.open_api_v3_schema.as_ref());
-            let mut schema = serde_json::to_value(schema).expect("schema serialises");
-            // Validation needs no descriptions; without them the JSON parses twice as fast.
-            strip_descriptions_below(&mut schema);
-            schema.as_object_mut().map(|m| m.remove("description"));
-            (crd.spec.names.kind.clone(), schema)
+            let key = crd.spec.names.kind.clone();
+            entry(crd, key)
         })
         .collect();
+    for crd in v1beta1_crds() {
+        let key = format!("nvidia.com/v1beta1/{}", crd.spec.names.kind);
+        let (k, v) = entry(crd, key);
+        map.insert(k, v);
+    }
     serde_json::to_string(&map).expect("schemas serialise") + "\n"
+}
+
+fn graph_crd_v1beta1() -> CustomResourceDefinition {
+    let mut crd = crate::api::v1beta1::DynamoGraphDeployment::crd();
+    edit_schema(&mut crd, |schema| {
+        let spec = &mut schema["properties"]["spec"];
+        add_rule(
+            spec,
+            "has(self.components) && size(self.components) > 0",
+            "spec.components must contain at least one component",
+        );
+        add_rule(
+            spec,
+            "has(self.backendFramework) == has(oldSelf.backendFramework) && (!has(self.backendFramework) || self.backendFramework == oldSelf.backendFramework)",
+            "spec.backendFramework is immutable",
+        );
+        let components = &mut spec["properties"]["components"];
+        add_rule(
+            components,
+            "self.filter(c, has(c.type) && c.type == 'epp').size() <= 1",
+            "at most one component may have type epp",
+        );
+        add_rule(
+            components,
+            "self.all(c1, self.filter(c2, c2.name.lowerAscii() == c1.name.lowerAscii()).size() == 1)",
+            "component names must be unique case-insensitively",
+        );
+        // A list-map key must be required.
+        components["items"]["required"] = json!(["name"]);
+        add_v1beta1_component_rules(&mut components["items"]);
+        strip_embedded_descriptions(spec);
+    });
+    crd
+}
+
+fn component_crd_v1beta1() -> CustomResourceDefinition {
+    let mut crd = crate::api::v1beta1::DynamoComponentDeployment::crd();
+    edit_schema(&mut crd, |schema| {
+        let spec = &mut schema["properties"]["spec"];
+        add_rule(
+            spec,
+            "has(self.backendFramework) == has(oldSelf.backendFramework) && (!has(self.backendFramework) || self.backendFramework == oldSelf.backendFramework)",
+            "spec.backendFramework is immutable",
+        );
+        add_v1beta1_component_rules(spec);
+        strip_embedded_descriptions(spec);
+    });
+    crd
+}
+
+fn add_v1beta1_component_rules(component: &mut Value) {
+    add_rule(
+        component,
+        "!has(self.eppConfig) || (has(self.type) && self.type == 'epp')",
+        "eppConfig may only be set when type is epp",
+    );
+    // The pod template's metadata: only labels and annotations mean anything to the
+    // operator; the full ObjectMeta schema would add ~10 KB per version for nothing.
+    component["properties"]["podTemplate"]["properties"]["metadata"] = json!({
+        "type": "object",
+        "nullable": true,
+        "properties": {
+            "annotations": { "type": "object", "additionalProperties": { "type": "string" } },
+            "labels": { "type": "object", "additionalProperties": { "type": "string" } }
+        }
+    });
 }
 
 fn graph_crd() -> CustomResourceDefinition {
@@ -155,6 +238,8 @@ fn add_component_rules(component: &mut Value) {
 /// ours), everything below loses its description.
 const EMBEDDED_CORE_FIELDS: &[&str] = &[
     "extraPodSpec",
+    "podTemplate",
+    "env",
     "livenessProbe",
     "readinessProbe",
     "envs",
@@ -198,6 +283,36 @@ fn strip_descriptions_below(node: &mut Value) {
             if key != "description" {
                 strip(child);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod size {
+    /// Measures what a CRD serving both versions (v1alpha1 served, v1beta1 served and
+    /// stored) would weigh as YAML, against the 256 KiB limit of client-side apply's
+    /// last-applied annotation. Run with `--nocapture` to see the numbers; the CRDs shipped
+    /// today serve v1alpha1 only (see docs/compatibility.md).
+    #[test]
+    fn two_version_crd_sizes() {
+        for (alpha, beta) in super::all().into_iter().zip(super::v1beta1_crds()) {
+            let mut both = alpha.clone();
+            let mut v = beta.spec.versions[0].clone();
+            v.storage = true;
+            both.spec.versions[0].storage = false;
+            both.spec.versions.push(v);
+            let one = crate::yaml::to_string(&alpha).unwrap().len();
+            let two = crate::yaml::to_string(&both).unwrap().len();
+            // The deprecated version without any descriptions (`kubectl explain` would then
+            // describe v1beta1 only).
+            let mut lean = serde_json::to_value(&both).unwrap();
+            super::strip_descriptions_below(&mut lean["spec"]["versions"][0]);
+            let lean = crate::yaml::to_string(&lean).unwrap().len();
+            println!(
+                "{}: v1alpha1 only {one} bytes, both versions {two} bytes, both with v1alpha1 undescribed {lean} bytes",
+                alpha.spec.names.kind
+            );
+            assert!(two > one && lean < two);
         }
     }
 }

@@ -5,6 +5,7 @@ mod check;
 mod clock;
 mod cluster_args;
 mod completion;
+mod convert;
 mod diff;
 pub mod generate;
 mod input;
@@ -40,6 +41,8 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Show what apply (and the operator) would change, or diff two revisions offline.
     Diff(diff::DiffArgs),
+    /// Convert graphs between nvidia.com/v1alpha1 and nvidia.com/v1beta1, offline and losslessly.
+    Convert(convert::ConvertArgs),
     /// Server-side apply graphs and other objects, in dependency order.
     Apply(apply::ApplyArgs),
     /// Show graphs and their health; with a name, one graph in detail.
@@ -68,6 +71,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Render(args) => render::run(args),
         Command::Apply(args) => apply::run(args).await,
         Command::Diff(args) => diff::run(args).await,
+        Command::Convert(args) => convert::run(args),
         Command::Status(args) => status::run(args).await,
         Command::Leases(args) => leases::run(args).await,
         Command::Install(args) => install::run_install(args).await,

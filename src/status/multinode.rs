@@ -353,6 +353,7 @@ mod tests {
         let decode: &mut ComponentSpec = services.get_mut("decode").unwrap();
         decode.multinode = Some(MultinodeSpec {
             node_count: Some(2),
+            ..Default::default()
         });
         g
     }

@@ -84,8 +84,9 @@ pub struct ComponentSpec {
     /// Replaces the role's default readiness probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readiness_probe: Option<Probe>,
-    /// Nodes per replica. Multinode services need Grove or LeaderWorkerSet, which dynamoctl
-    /// does not drive yet: a nodeCount above 1 is rejected with a clear error.
+    /// Nodes per replica. A nodeCount above 1 runs as a Grove PodCliqueSet or a
+    /// LeaderWorkerSet with a Volcano gang, whichever the operator's configuration enables;
+    /// with neither, the graph is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multinode: Option<MultinodeSpec>,
     /// Ingress for a frontend.
@@ -111,6 +112,103 @@ pub struct ComponentSpec {
     /// The graph's service key; set on DynamoComponentDeployments by the graph controller.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_name: Option<String>,
+    /// Grove provider override (upstream 1.x); not supported by dynamoctl: refused on render.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::api::crd::free_form_object")]
+    pub provider_override: Option<serde_json::Value>,
+    /// The Dynamo runtime version of the main image, `MAJOR.MINOR.PATCH` (upstream 1.x); not
+    /// supported by dynamoctl, which renders one runtime version: refused on render.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(
+        pattern = r"^(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})$"
+    ))]
+    pub runtime_version_override: Option<String>,
+    /// Grove gang-scheduling minimum (upstream 1.x); needs Grove: refused on render.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub min_available: Option<i32>,
+    /// Endpoint picker configuration of an `epp` component (upstream 1.x); not supported by
+    /// dynamoctl: refused on render.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::api::crd::free_form_object")]
+    pub epp_config: Option<serde_json::Value>,
+    /// A frontend sidecar container (upstream 1.x); not supported by dynamoctl: refused on
+    /// render.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::api::crd::free_form_object")]
+    pub frontend_sidecar: Option<serde_json::Value>,
+    /// Checkpoint/restore settings (upstream 1.x); not supported by dynamoctl: refused on
+    /// render.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::api::crd::free_form_object")]
+    pub checkpoint: Option<serde_json::Value>,
+    /// Topology-aware placement of this service (upstream 1.x); needs Grove: refused on render.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology_constraint: Option<TopologyConstraint>,
+    /// GPU memory service (upstream 1.x); not supported by dynamoctl: refused on render.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::api::crd::free_form_object")]
+    pub gpu_memory_service: Option<serde_json::Value>,
+    /// Failover with shadow engines (upstream 1.x); not supported by dynamoctl: refused on
+    /// render.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::api::crd::free_form_object")]
+    pub failover: Option<serde_json::Value>,
+}
+
+/// A graph-level restart request (upstream 1.x): changing `id` restarts the graph's pods.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Restart {
+    /// Identifier of the restart request; a new value requests a new restart.
+    #[schemars(length(min = 1))]
+    pub id: String,
+    /// How the services restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<RestartStrategy>,
+}
+
+/// Order of a graph restart.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RestartStrategy {
+    /// `Sequential` or `Parallel`.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub strategy_type: Option<RestartStrategyType>,
+    /// Service names in restart order (Sequential only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<Vec<String>>,
+}
+
+/// How a graph restarts its services.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum RestartStrategyType {
+    /// One service after another.
+    Sequential,
+    /// All services at once.
+    Parallel,
+}
+
+/// Graph-level topology constraint (upstream 1.x).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SpecTopologyConstraint {
+    /// Name of the ClusterTopology to use.
+    #[schemars(length(min = 1))]
+    pub cluster_topology_name: String,
+    /// Topology domain the graph packs into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"))]
+    pub pack_domain: Option<String>,
+}
+
+/// Service-level topology constraint (upstream 1.x).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TopologyConstraint {
+    /// Topology domain the service packs into.
+    #[schemars(regex(pattern = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"))]
+    pub pack_domain: String,
 }
 
 /// Requests, limits and DRA claims of the main container.
@@ -259,6 +357,14 @@ pub struct MultinodeSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 2))]
     pub node_count: Option<i32>,
+    /// Overrides for the leader role (upstream 1.x: a `providerOverride`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::api::crd::free_form_object")]
+    pub leader: Option<serde_json::Value>,
+    /// Overrides for the worker role (upstream 1.x: a `providerOverride`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::api::crd::free_form_object")]
+    pub worker: Option<serde_json::Value>,
 }
 
 /// Ingress of a frontend.
@@ -310,9 +416,12 @@ pub struct IngressTls {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ScalingAdapter {
-    /// Turn the adapter off.
+    /// Turn the adapter off (upstream 0.8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable: Option<bool>,
+    /// Turn the adapter on (upstream 1.x, where it is off by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
 }
 
 /// A reference to a base model.

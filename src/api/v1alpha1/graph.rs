@@ -8,7 +8,9 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{BackendFramework, ComponentSpec, Pvc, ServiceReplicaStatus};
+use super::{
+    BackendFramework, ComponentSpec, Pvc, Restart, ServiceReplicaStatus, SpecTopologyConstraint,
+};
 
 /// A Dynamo inference graph: a set of services that the operator turns into one
 /// DynamoComponentDeployment (and from there a Deployment and Service) each.
@@ -43,6 +45,31 @@ pub struct DynamoGraphDeploymentSpec {
     /// The inference backend; immutable once set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend_framework: Option<BackendFramework>,
+    /// Annotations for every child (upstream 1.x); not supported by dynamoctl yet: refused
+    /// on render.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+    /// Labels for every child (upstream 1.x); not supported by dynamoctl yet: refused on
+    /// render.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+    /// PriorityClass of Grove PodCliqueSets (upstream 1.x); needs Grove: refused on render.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_class_name: Option<String>,
+    /// Grove provider override (upstream 1.x); needs Grove: refused on render.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::api::crd::free_form_object")]
+    pub provider_override: Option<serde_json::Value>,
+    /// A restart request (upstream 1.x); not supported by dynamoctl yet: refused on render.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<Restart>,
+    /// Graph-level topology constraint (upstream 1.x); needs Grove: refused on render.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology_constraint: Option<SpecTopologyConstraint>,
+    /// Preview features (upstream 1.x `kvTransferPolicy`); refused on render.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::api::crd::free_form_object")]
+    pub experimental: Option<serde_json::Value>,
 }
 
 /// Observed state of a graph.

@@ -39,6 +39,13 @@ fn is_shell(cmd: &str) -> bool {
     matches!(cmd.rsplit('/').next(), Some("sh" | "bash" | "dash"))
 }
 
+/// `-c`, or short options ending in it such as bash's `-lc` or `-ec`: the next word is the
+/// script.
+fn is_script_option(word: &str) -> bool {
+    word.strip_prefix('-')
+        .is_some_and(|o| o.ends_with('c') && o.chars().all(|c| c.is_ascii_lowercase()))
+}
+
 /// The container's argv (`command` then `args`).
 pub fn argv(main: &Value) -> Vec<String> {
     ["command", "args"]
@@ -54,10 +61,12 @@ pub fn argv(main: &Value) -> Vec<String> {
 pub enum Shape {
     /// `python3 …` run directly: argv is the whole command line.
     Python(Vec<String>),
-    /// `sh -c SCRIPT [ARG…]`.
+    /// `sh -c SCRIPT [ARG…]` (or `bash -lc …`).
     Script {
         /// The shell (`/bin/sh`, `bash`, …).
         shell: String,
+        /// Its options word, `-c` or e.g. `-lc`.
+        option: String,
         /// The script.
         script: String,
         /// Positional parameters after the script.
@@ -73,11 +82,14 @@ impl Shape {
         let argv = argv(main);
         match argv.as_slice() {
             [first, ..] if is_python(first) => Shape::Python(argv),
-            [shell, c, script, rest @ ..] if is_shell(shell) && c == "-c" => Shape::Script {
-                shell: shell.clone(),
-                script: script.clone(),
-                rest: rest.to_vec(),
-            },
+            [shell, c, script, rest @ ..] if is_shell(shell) && is_script_option(c) => {
+                Shape::Script {
+                    shell: shell.clone(),
+                    option: c.clone(),
+                    script: script.clone(),
+                    rest: rest.to_vec(),
+                }
+            }
             _ => Shape::Other(argv),
         }
     }
@@ -88,12 +100,13 @@ impl Shape {
             Shape::Python(argv) | Shape::Other(argv) => (vec![argv[0].clone()], argv[1..].to_vec()),
             Shape::Script {
                 shell,
+                option,
                 script,
                 rest,
             } => {
                 let mut args = vec![script.clone()];
                 args.extend(rest.iter().cloned());
-                (vec![shell.clone(), "-c".to_string()], args)
+                (vec![shell.clone(), option.clone()], args)
             }
         };
         main["command"] = json!(command);
@@ -104,7 +117,7 @@ impl Shape {
 /// Why the flags cannot be placed.
 fn no_module(module: &str, argv: &[String]) -> String {
     format!(
-        "cannot add the multinode launch flags: the command must run `python3 -m dynamo.{module}` directly or inside `sh -c`, but it is `{}`",
+        "cannot add the multinode launch flags: the command must run `python3 -m dynamo.{module}` directly or inside a shell script (`sh -c`, `bash -lc`), but it is `{}`",
         argv.join(" ")
     )
 }
@@ -196,6 +209,7 @@ pub fn add_flags(
         }
         Shape::Script {
             shell,
+            option,
             script,
             rest,
         } => {
@@ -203,6 +217,7 @@ pub fn add_flags(
                 .ok_or_else(|| no_module(module, &argv(main)))?;
             Shape::Script {
                 shell,
+                option,
                 script,
                 rest,
             }
@@ -217,6 +232,7 @@ pub fn add_flags(
 pub fn set_script(main: &mut Value, script: String) {
     Shape::Script {
         shell: "/bin/sh".to_string(),
+        option: "-c".to_string(),
         script,
         rest: Vec::new(),
     }
