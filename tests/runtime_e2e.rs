@@ -5,7 +5,7 @@
 //!
 //! Needs root, `ip`, Debian's `etcd` and the pinned runtime in `.tools/dynamo-venv`
 //! (`bash scripts/install-dynamo-runtime.sh`). Without them the tests skip with a message,
-//! except under `CI=true`, where they fail.
+//! except when `CI` is set (CI runs with `CI=true`), where they fail.
 
 mod common;
 
@@ -60,8 +60,12 @@ fn missing_prerequisite(python: &Path) -> Option<String> {
     match Command::new(python).args(["-c", probe]).output() {
         Ok(o) if o.status.success() => {
             let got = String::from_utf8_lossy(&o.stdout).trim().to_string();
-            (got != RUNTIME_VERSION)
-                .then(|| format!("{} has ai-dynamo {got}, want {RUNTIME_VERSION}", python.display()))
+            (got != RUNTIME_VERSION).then(|| {
+                format!(
+                    "{} has ai-dynamo {got}, want {RUNTIME_VERSION}",
+                    python.display()
+                )
+            })
         }
         _ => Some(format!("no Dynamo runtime at {}", python.display())),
     }
@@ -89,10 +93,12 @@ fn slot(index: u32) -> Slot {
 fn run_graph(index: u32, graph: &Path) {
     let python = repo().join(".tools/dynamo-venv/bin/python3");
     if let Some(why) = missing_prerequisite(&python) {
-        if std::env::var("CI").as_deref() == Ok("true") {
+        if std::env::var_os("CI").is_some() {
             panic!("runtime e2e cannot run under CI: {why}; .ci/run must install it");
         }
-        eprintln!(
+        // Straight to stderr, past the test harness' capture, so a skip is never silent.
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIPPED runtime e2e ({}): {why}. As root run `bash scripts/install-dynamo-runtime.sh`.",
             graph.display()
         );
@@ -130,7 +136,12 @@ fn run_graph(index: u32, graph: &Path) {
     .unwrap();
     let rendered = common::dynamoctl(
         &work,
-        &["render", "--operator-config", "operator-config.yaml", "graph.yaml"],
+        &[
+            "render",
+            "--operator-config",
+            "operator-config.yaml",
+            "graph.yaml",
+        ],
     );
     assert!(
         rendered.status.success(),
@@ -163,7 +174,10 @@ fn run_graph(index: u32, graph: &Path) {
         .stderr(std::fs::File::create(&runner_log).unwrap())
         .spawn()
         .unwrap();
-    let mut runner = Runner { child, log: runner_log.clone() };
+    let mut runner = Runner {
+        child,
+        log: runner_log.clone(),
+    };
     let pods = runner.wait_ready(Duration::from_secs(100));
 
     let frontend = pods
@@ -173,7 +187,9 @@ fn run_graph(index: u32, graph: &Path) {
     let addr: SocketAddr = format!(
         "{}:{}",
         frontend["ip"].as_str().unwrap(),
-        frontend["ports"]["http"].as_u64().expect("the frontend's `http` port")
+        frontend["ports"]["http"]
+            .as_u64()
+            .expect("the frontend's `http` port")
     )
     .parse()
     .unwrap();
@@ -207,8 +223,13 @@ fn run_graph(index: u32, graph: &Path) {
     let (status, body) = http(addr, "POST", "/v1/chat/completions", Some(&request));
     assert_eq!(status, 200, "{ctx}: {body}");
     let reply: Value = serde_json::from_str(&body).unwrap();
-    let content = reply["choices"][0]["message"]["content"].as_str().unwrap_or("");
-    assert!(!content.trim().is_empty(), "{ctx}: empty completion: {body}");
+    let content = reply["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        !content.trim().is_empty(),
+        "{ctx}: empty completion: {body}"
+    );
     assert_eq!(reply["usage"]["completion_tokens"], 8, "{ctx}: {body}");
 
     // POST /v1/chat/completions, streaming (server-sent events).
@@ -220,13 +241,48 @@ fn run_graph(index: u32, graph: &Path) {
         .lines()
         .filter_map(|l| l.strip_prefix("data: "))
         .collect();
-    assert_eq!(events.last(), Some(&"[DONE]"), "{ctx}: stream not closed: {body}");
+    assert_eq!(
+        events.last(),
+        Some(&"[DONE]"),
+        "{ctx}: stream not closed: {body}"
+    );
     let streamed: String = events
         .iter()
         .filter_map(|e| serde_json::from_str::<Value>(e).ok())
-        .filter_map(|v| v["choices"][0]["delta"]["content"].as_str().map(String::from))
+        .filter_map(|v| {
+            v["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(String::from)
+        })
         .collect();
-    assert!(!streamed.trim().is_empty(), "{ctx}: no streamed content: {body}");
+    assert!(
+        !streamed.trim().is_empty(),
+        "{ctx}: no streamed content: {body}"
+    );
+
+    // Every worker Deployment served some of those requests (its pods' `generate`
+    // counters, read from the `system` port a PodMonitor scrapes): in the disaggregated
+    // graph that is prefill and decode both, so the frontend really routed both ways.
+    let mut served: std::collections::BTreeMap<&str, u64> = Default::default();
+    for pod in pods.iter().filter(|p| p["ports"]["system"].is_u64()) {
+        let addr: SocketAddr =
+            format!("{}:{}", pod["ip"].as_str().unwrap(), pod["ports"]["system"])
+                .parse()
+                .unwrap();
+        let (status, metrics) = http(addr, "GET", "/metrics", None);
+        assert_eq!(status, 200, "{addr}/metrics");
+        *served
+            .entry(pod["deployment"].as_str().unwrap())
+            .or_default() += generate_requests(&metrics);
+    }
+    assert!(
+        !served.is_empty(),
+        "{ctx}: no worker pods with a system port"
+    );
+    assert!(
+        served.values().all(|n| *n > 0),
+        "{ctx}: requests per worker Deployment: {served:?}"
+    );
 
     // Stop: the runner tears everything down and reports whether any container died or
     // failed its liveness probe while we talked to it.
@@ -273,8 +329,7 @@ fn rewrite_graph(path: &Path, model: &Path) -> (String, String, Vec<String>) {
             if let Some(secret) = service["envFromSecret"].as_str() {
                 secrets.push(secret.to_string());
             }
-            let Some(args) = service["extraPodSpec"]["mainContainer"]["args"].as_array_mut()
-            else {
+            let Some(args) = service["extraPodSpec"]["mainContainer"]["args"].as_array_mut() else {
                 continue;
             };
             let mut out: Vec<Value> = Vec::new();
@@ -300,7 +355,11 @@ fn rewrite_graph(path: &Path, model: &Path) -> (String, String, Vec<String>) {
             *args = out;
         }
     }
-    assert!(rewritten > 0, "{}: no --model-path to rewrite", path.display());
+    assert!(
+        rewritten > 0,
+        "{}: no --model-path to rewrite",
+        path.display()
+    );
     secrets.sort();
     secrets.dedup();
     let yaml = docs
@@ -321,10 +380,18 @@ fn assert_runtime_wiring(rendered: &str, etcd_url: &str) {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        let get = |name: &str| env.iter().find(|e| e["name"] == name).map(|e| e["value"].clone());
+        let get = |name: &str| {
+            env.iter()
+                .find(|e| e["name"] == name)
+                .map(|e| e["value"].clone())
+        };
         let deployment = &doc.value["metadata"]["name"];
         assert_eq!(get("ETCD_ENDPOINTS"), Some(json!(etcd_url)), "{deployment}");
-        assert_ne!(get("DYN_DISCOVERY_BACKEND"), Some(json!("kubernetes")), "{deployment}");
+        assert_ne!(
+            get("DYN_DISCOVERY_BACKEND"),
+            Some(json!("kubernetes")),
+            "{deployment}"
+        );
     }
     assert!(deployments > 0, "render produced no Deployment");
 }
@@ -394,7 +461,9 @@ fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> (u1
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
         .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
@@ -416,7 +485,10 @@ fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> (u1
         .nth(1)
         .and_then(|s| s.parse().ok())
         .expect("a status code");
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         payload = dechunk(&payload);
     }
     (status, String::from_utf8_lossy(&payload).to_string())
@@ -436,6 +508,16 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         data = &data[start + size + 2..];
     }
     out
+}
+
+/// Sum of `dynamo_component_requests_total{dynamo_endpoint="generate"}` in a Prometheus text page.
+fn generate_requests(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("dynamo_component_requests_total{"))
+        .filter(|l| l.contains("dynamo_endpoint=\"generate\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
 }
 
 fn tail(path: &Path) -> String {

@@ -611,6 +611,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=300, help="overall bound after ready")
     ap.add_argument("--grace", type=int, default=10, help="cap on terminationGracePeriod")
     args = ap.parse_args()
+    args.work = os.path.abspath(args.work)  # HOME and mounts must not depend on a cwd
     if len(args.prefix) > 8 or not re.fullmatch(r"[a-z0-9]+", args.prefix):
         sys.exit("--prefix: at most 8 lowercase letters/digits (link names max 15 chars)")
     if os.geteuid() != 0:
