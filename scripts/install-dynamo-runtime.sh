@@ -66,6 +66,7 @@ for wheel in sorted(glob.glob(sys.argv[1] + "/*.whl")):
 PY
   echo "dynamo runtime: requirements from the wheels' METADATA:"
   sed 's/^/  /' "${tmp}/requirements.txt"
+  echo "dynamo runtime: pip will note that aisimulate is missing; that is expected (planner only)"
   "${pip[@]}" install --quiet -r "${tmp}/requirements.txt" tokenizers
   got="$(installed_version)"
   if [[ "${got}" != "${version} ${version}" ]]; then
