@@ -35,6 +35,39 @@ fn disaggregated_mocker_graph_serves_chat_completions() {
     );
 }
 
+#[test]
+fn pod_runner_follows_kubelet_semantics() {
+    // `$(VAR)` expansion and `$$`, envFrom/env order, fieldRefs, Secret keys, named ports
+    // and the errors a kubelet would raise; needs only the runtime's Python, not root.
+    let python = repo().join(".tools/dynamo-venv/bin/python3");
+    if !python.exists() {
+        skip_or_fail("pod runner self-test", &format!("no {}", python.display()));
+        return;
+    }
+    let out = Command::new(&python)
+        .arg(repo().join("tests/runtime/pod_runner.py"))
+        .arg("self-test")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Fails under CI (which must have installed everything), otherwise skips loudly.
+fn skip_or_fail(what: &str, why: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("{what} cannot run under CI: {why}; .ci/run must install it");
+    }
+    // Straight to stderr, past the test harness' capture, so a skip is never silent.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {what}: {why}. As root run `bash scripts/install-dynamo-runtime.sh`."
+    );
+}
+
 /// Why the runtime cannot run here, or None when everything is present.
 fn missing_prerequisite(python: &Path) -> Option<String> {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -93,15 +126,7 @@ fn slot(index: u32) -> Slot {
 fn run_graph(index: u32, graph: &Path) {
     let python = repo().join(".tools/dynamo-venv/bin/python3");
     if let Some(why) = missing_prerequisite(&python) {
-        if std::env::var_os("CI").is_some() {
-            panic!("runtime e2e cannot run under CI: {why}; .ci/run must install it");
-        }
-        // Straight to stderr, past the test harness' capture, so a skip is never silent.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED runtime e2e ({}): {why}. As root run `bash scripts/install-dynamo-runtime.sh`.",
-            graph.display()
-        );
+        skip_or_fail(&format!("runtime e2e ({})", graph.display()), &why);
         return;
     }
     let started = Instant::now();

@@ -598,9 +598,62 @@ def exec_container(spec_path):
         sys.exit(f"exec {argv[0]!r}: {e}")
 
 
+def self_test():
+    """The kubelet semantics above, checked without root (run by tests/runtime_e2e.rs)."""
+    pod = {
+        "name": "p-1", "namespace": "ns", "uid": "u-1", "node": "n", "serviceAccount": "sa",
+        "ip": "10.9.0.2", "hostIP": "10.9.0.1", "labels": {"app": "x"}, "annotations": {},
+    }
+    objects = Objects([
+        {"kind": "Secret", "metadata": {"name": "s"}, "data": {"TOKEN": "c2VjcmV0"}},
+        {"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"MODE": "fast", "A": "cm"}},
+    ])
+    container = {
+        "envFrom": [{"configMapRef": {"name": "c"}}, {"secretRef": {"name": "s"}, "prefix": "S_"}],
+        "env": [
+            {"name": "A", "value": "first"},
+            {"name": "B", "value": "$(A)-$(MODE)-$$(A)-$(MISSING)"},
+            {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+            {"name": "IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+            {"name": "APP", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['app']"}}},
+            {"name": "T", "valueFrom": {"secretKeyRef": {"name": "s", "key": "TOKEN"}}},
+            {"name": "O", "valueFrom": {"secretKeyRef": {"name": "nope", "key": "k", "optional": True}}},
+        ],
+        "command": ["python3", "--ip=$(IP)"],
+        "args": ["$(B)", "$$(POD)"],
+        "ports": [{"name": "http", "containerPort": 8000}],
+    }
+    env = container_env(container, pod, objects, {"PATH": "/img/bin", "A": "image"})
+    want = {
+        "PATH": "/img/bin", "A": "first", "MODE": "fast", "S_TOKEN": "secret",
+        "B": "first-fast-$(A)-$(MISSING)", "POD": "p-1", "IP": "10.9.0.2", "APP": "x",
+        "T": "secret",
+    }
+    assert env == want, env
+    argv = container_argv(container, env, "p-1")
+    assert argv == ["python3", "--ip=10.9.0.2", "first-fast-$(A)-$(MISSING)", "$(POD)"], argv
+    assert probe_port({"httpGet": {"port": "http"}}, container) == 8000
+    assert probe_port({"httpGet": {"port": 9090}}, container) == 9090
+    for bad in (
+        lambda: container_argv({"args": ["x"]}, env, "p-1"),
+        lambda: container_env({"envFrom": [{"secretRef": {"name": "nope"}}]}, pod, objects, {}),
+        lambda: field_ref("status.phase", pod),
+        lambda: probe_port({"httpGet": {"port": "metrics"}}, container),
+    ):
+        try:
+            bad()
+        except Fatal:
+            continue
+        raise AssertionError("expected a Fatal error")
+    print("pod_runner self-test: ok")
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "exec-container":
         exec_container(sys.argv[2])
+    if sys.argv[1:] == ["self-test"]:
+        self_test()
+        return
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--manifests", required=True, help="rendered YAML (dynamoctl render)")
     ap.add_argument("--subnet", required=True, help="private IPv4 subnet for the pods")
