@@ -124,7 +124,7 @@ _dynamoctl() {
             return 0
             ;;
         dynamoctl__subcmd__apply)
-            opts="-f -n -h -V --filename --kubeconfig --context --namespace --request-timeout --dry-run --force-conflicts --field-manager --applyset --prune --reconcile --wait --timeout --help --version"
+            opts="-f -n -h -V --filename --kubeconfig --context --namespace --request-timeout --dry-run --force-conflicts --field-manager --applyset --prune --reconcile --operator-config --wait --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -167,6 +167,10 @@ _dynamoctl() {
                     return 0
                     ;;
                 --applyset)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --operator-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -238,7 +242,7 @@ _dynamoctl() {
             return 0
             ;;
         dynamoctl__subcmd__diff)
-            opts="-f -n -o -h -V --filename --from --kubeconfig --context --namespace --request-timeout --force-conflicts --output --help --version"
+            opts="-f -n -o -h -V --filename --from --kubeconfig --context --namespace --request-timeout --force-conflicts --output --operator-config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -282,6 +286,10 @@ _dynamoctl() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --operator-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -614,7 +622,7 @@ _dynamoctl() {
             return 0
             ;;
         dynamoctl__subcmd__render)
-            opts="-f -n -o -h -V --filename --namespace --output --workloads-only --help --version"
+            opts="-f -n -o -h -V --filename --namespace --output --workloads-only --operator-config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -644,6 +652,10 @@ _dynamoctl() {
                     COMPREPLY=($(compgen -W "yaml json" -- "${cur}"))
                     return 0
                     ;;
+                --operator-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -666,7 +678,7 @@ _dynamoctl() {
             return 0
             ;;
         dynamoctl__subcmd__run__subcmd__controller)
-            opts="-n -h -V --kubeconfig --context --namespace --request-timeout --restricted-namespace --namespace-scope-lease-duration --namespace-scope-lease-renew-interval --operator-version --leader-elect --leader-election-id --leader-election-namespace --leader-election-lease-duration --leader-election-renew-deadline --leader-election-retry-period --health-probe-bind-address --metrics-bind-address --log-format --resync --help --version"
+            opts="-n -h -V --kubeconfig --context --namespace --request-timeout --config --restricted-namespace --namespace-scope-lease-duration --namespace-scope-lease-renew-interval --operator-version --leader-elect --leader-election-id --leader-election-namespace --leader-election-lease-duration --leader-election-renew-deadline --leader-election-retry-period --health-probe-bind-address --metrics-bind-address --log-format --resync --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -689,6 +701,10 @@ _dynamoctl() {
                     return 0
                     ;;
                 --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -42,6 +42,7 @@ complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -s f -l file
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -s n -l namespace -d 'Namespace of objects that name none' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -s o -l output -d 'Output format' -r -f -a "yaml\t'Multi-document YAML'
 json\t'A JSON `v1/List`'"
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -l operator-config -d 'The operator configuration to render with (upstream\'s OperatorConfiguration file, as `run controller --config` reads it). diff and apply default to the configuration of the operator that manages the namespace; render to the defaults' -r -F
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -l workloads-only -d 'Print only core Kubernetes objects (no DynamoGraphDeployment or DynamoComponentDeployment), for clusters without the CRDs or an operator'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -s V -l version -d 'Print version'
@@ -53,6 +54,7 @@ complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand diff" -s n -l namesp
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand diff" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand diff" -s o -l output -d 'Output format' -r -f -a "text\t'Summary table, then unified diffs'
 json\t'The plan as JSON'"
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand diff" -l operator-config -d 'The operator configuration to render with (upstream\'s OperatorConfiguration file, as `run controller --config` reads it). diff and apply default to the configuration of the operator that manages the namespace; render to the defaults' -r -F
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand diff" -l force-conflicts -d 'Take over fields other managers own in the dry run, as `apply --force-conflicts` would'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand diff" -s V -l version -d 'Print version'
@@ -66,6 +68,7 @@ server\t'Send the requests with `dryRun=All`: the server validates and computes,
 client\t'Validate and render locally; print what would be applied; contact no cluster'"
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l field-manager -d 'Field manager of the applied documents' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l applyset -d 'Record the applied documents as the ApplySet whose parent is this Secret (KEP-3659, compatible with `kubectl apply --applyset`)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l operator-config -d 'The operator configuration to render with (upstream\'s OperatorConfiguration file, as `run controller --config` reads it). diff and apply default to the configuration of the operator that manages the namespace; render to the defaults' -r -F
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l timeout -d 'How long `--wait` waits' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l force-conflicts -d 'Take over fields that other field managers own'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l prune -d 'Delete members of the --applyset that are no longer in the files'
@@ -139,20 +142,21 @@ complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l context -d 'The kubeconfig context to use' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l restricted-namespace -d 'Namespace-scoped mode: manage only this namespace and hold its marker Lease' -r
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l namespace-scope-lease-duration -d 'How long the namespace-scope marker stays valid without renewal' -r
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l namespace-scope-lease-renew-interval -d 'How often the marker is renewed' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l config -d 'The operator configuration file (upstream\'s OperatorConfiguration): infrastructure addresses, ingress defaults, discovery backend, namespace mode, leases, servers, logging' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l restricted-namespace -d 'Namespace-scoped mode: manage only this namespace and hold its marker Lease [config: namespace.restricted]' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l namespace-scope-lease-duration -d 'How long the namespace-scope marker stays valid without renewal [default: 30s] [config: namespace.scope.leaseDuration]' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l namespace-scope-lease-renew-interval -d 'How often the marker is renewed [default: 10s] [config: namespace.scope.leaseRenewInterval]' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l operator-version -d 'Version recorded in the marker\'s holderIdentity' -r
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l leader-elect -d 'Elect a leader among replicas; only the leader reconciles. On by default, so a second replica (or a rollout\'s surge pod) is safe; `--leader-elect=false` turns it off' -r -f -a "true\t''
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l leader-elect -d 'Elect a leader among replicas; only the leader reconciles. On by default, so a second replica (or a rollout\'s surge pod) is safe; `--leader-elect=false` turns it off [config: leaderElection.enabled]' -r -f -a "true\t''
 false\t''"
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l leader-election-id -d 'Name of the leader-election Lease' -r
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l leader-election-namespace -d 'Namespace of the leader-election Lease (default: the restricted namespace, else $POD_NAMESPACE, else kube-system)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l leader-election-id -d 'Name of the leader-election Lease [default: dynamo-operator-leader] [config: leaderElection.id]' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l leader-election-namespace -d 'Namespace of the leader-election Lease (default: the restricted namespace, else $POD_NAMESPACE, else kube-system) [config: leaderElection.namespace]' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l leader-election-lease-duration -d 'How long a leader\'s claim lasts without renewal (client-go\'s LeaseDuration)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l leader-election-renew-deadline -d 'How long a leader keeps leading without a successful renewal (RenewDeadline)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l leader-election-retry-period -d 'How often the leader renews and standbys look (RetryPeriod)' -r
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l health-probe-bind-address -d 'Address of /healthz and /readyz' -r
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l metrics-bind-address -d 'Address of /metrics' -r
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l log-format -d 'Log format' -r -f -a "text\t'Human-readable lines'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l health-probe-bind-address -d 'Address of /healthz and /readyz [default: :8081] [config: server.healthProbe]' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l metrics-bind-address -d 'Address of /metrics [default: :8080] [config: server.metrics]' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l log-format -d 'Log format [default: text] [config: logging.format]' -r -f -a "text\t'Human-readable lines'
 json\t'One JSON object per line, for log collectors'"
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -l resync -d 'Reconcile everything again after this long without a change' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -50,7 +50,10 @@ fn start_controller_on(sim: &Simulator, port: u16, extra: &[&str]) -> Child {
             "2s",
         ])
         .args(extra)
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("CONTROLLER_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .kill_on_drop(true)
         .spawn()
         .expect("controller starts")
@@ -590,4 +593,79 @@ async fn graphs_converge_through_faults_and_cut_watches() {
     );
     controller.kill().await.ok();
     sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_takes_its_mode_and_wiring_from_its_configuration_file() {
+    let sim = with_crds(true).await;
+    let ns = temp_file(
+        "team-c-ns",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-c\n",
+    );
+    let out = run(&sim, &["apply", ns.to_str().unwrap()], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let config = temp_file(
+        "operator-config",
+        "apiVersion: operator.config.dynamo.nvidia.com/v1alpha1\nkind: OperatorConfiguration\n\
+         namespace:\n  restricted: team-c\n  scope:\n    leaseDuration: 3s\n    leaseRenewInterval: 1s\n\
+         leaderElection:\n  enabled: false\n\
+         infrastructure:\n  etcdAddress: http://etcd.team-c:2379\n  natsAddress: nats://nats.team-c:4222\n",
+    );
+    let mut controller = start_controller(
+        &sim,
+        &["--config", config.to_str().unwrap(), "--leader-elect=false"],
+    );
+    let limit = Duration::from_secs(30);
+    eventually(limit, "the namespace-scope marker in team-c", || {
+        marker(&sim, "team-c").is_some()
+    })
+    .await;
+    let duration = marker(&sim, "team-c").unwrap()["spec"]["leaseDurationSeconds"].clone();
+    assert_eq!(duration, 3, "the lease timing comes from the file");
+
+    apply_graph(&sim, "team-c", "wired", 1).await;
+    eventually(limit, "the graph in team-c to become Ready", || {
+        graph_ready(&sim, "team-c", "wired")
+    })
+    .await;
+    let deployment = sim
+        .object("apps", "deployments", "team-c", "wired-frontend")
+        .unwrap();
+    let env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .unwrap()
+        .clone();
+    for (name, value) in [
+        ("ETCD_ENDPOINTS", "http://etcd.team-c:2379"),
+        ("NATS_SERVER", "nats://nats.team-c:4222"),
+    ] {
+        assert!(
+            env.iter().any(|e| e["name"] == name && e["value"] == value),
+            "{name} in {env:?}"
+        );
+    }
+    // Restricted to team-c: a graph elsewhere is not its business.
+    apply_graph(&sim, "default", "elsewhere", 1).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(frontend_replicas(&sim, "default", "elsewhere").is_none());
+    controller.kill().await.ok();
+
+    // A broken file: exit 2 naming it, before touching the cluster.
+    let bad = temp_file("operator-config-bad", "namespace:\n  restricted: Team_C\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
+        .args(["run", "controller", "--config"])
+        .arg(&bad)
+        .arg("--kubeconfig")
+        .arg(sim.kubeconfig_path())
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "error: {}:2:3: OperatorConfiguration: namespace.restricted: \"Team_C\" is not a namespace name: use at most 63 lowercase letters, digits and '-'\n",
+            bad.display()
+        )
+    );
 }

@@ -1,7 +1,7 @@
 //! `dynamoctl apply FILE...`: server-side apply in dependency order, optionally reconciling
 //! graphs from the CLI and waiting for them to become Ready.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::clock::now;
 use super::cluster_args::{ClusterArgs, parse_duration};
+use super::operator_config::{ClusterRenderOptions, OperatorConfigArgs};
 use super::progress::Progress;
 use crate::api::DynamoGraphDeployment;
 use crate::api::consts::{FIELD_MANAGER_CLI, NAMESPACE_SCOPE_LEASE};
@@ -67,6 +68,9 @@ pub struct ApplyArgs {
     /// for clusters where no operator runs.
     #[arg(long)]
     pub reconcile: bool,
+    /// The operator configuration `--reconcile` renders with.
+    #[command(flatten)]
+    pub operator_config: OperatorConfigArgs,
     /// Wait until every graph reports Ready for its current generation.
     #[arg(long)]
     pub wait: bool,
@@ -84,7 +88,9 @@ pub async fn run(args: ApplyArgs) -> Result<ExitCode, Error> {
         .clone()
         .unwrap_or_else(|| "default".to_string());
     // Every graph must render before anything is written: no half-applied graphs.
-    let objects = super::input::read_and_render(&files, &namespace)?.objects;
+    let objects =
+        super::input::read_and_render(&files, &namespace, &args.operator_config.offline()?)?
+            .objects;
     let mut docs: Vec<Value> = objects.iter().map(Object::to_value).collect();
     docs.sort_by_cached_key(order::sort_key);
 
@@ -100,6 +106,16 @@ pub async fn run(args: ApplyArgs) -> Result<ExitCode, Error> {
     let mut applier = Applier {
         resolver,
         default_namespace: default_ns,
+    };
+    let graphs: Vec<ObjectRef> = docs
+        .iter()
+        .filter(|d| d["kind"] == "DynamoGraphDeployment")
+        .map(ObjectRef::of)
+        .collect();
+    let reconcile_options = if args.reconcile && args.dry_run == DryRun::None {
+        Reconcilers::options(&applier, &graphs, &args.operator_config).await?
+    } else {
+        BTreeMap::new()
     };
     let mode = ApplyMode {
         field_manager: args.field_manager.clone(),
@@ -184,14 +200,12 @@ pub async fn run(args: ApplyArgs) -> Result<ExitCode, Error> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let graphs: Vec<ObjectRef> = docs
-        .iter()
-        .filter(|d| d["kind"] == "DynamoGraphDeployment")
-        .map(ObjectRef::of)
-        .collect();
-    let reconciler = Reconciler::new(applier, RenderOptions::default());
+    let mut reconcilers = Reconcilers {
+        options: reconcile_options,
+        any: Reconciler::new(applier, RenderOptions::default()),
+    };
     if !args.reconcile && !graphs.is_empty() {
-        let unmanaged = unmanaged_namespaces(&reconciler, &graphs).await?;
+        let unmanaged = unmanaged_namespaces(&reconcilers.any, &graphs).await?;
         for ns in &unmanaged {
             eprintln!(
                 "warning: no operator manages namespace {ns}: no live {NAMESPACE_SCOPE_LEASE} Lease there and no live cluster-wide operator; \
@@ -204,13 +218,55 @@ pub async fn run(args: ApplyArgs) -> Result<ExitCode, Error> {
     }
     if args.reconcile {
         for g in &graphs {
-            reconcile_once(&reconciler, g).await?;
+            reconcile_once(reconcilers.of(g), g).await?;
         }
     }
     if args.wait && !graphs.is_empty() {
-        return wait_ready(&reconciler, &graphs, args.reconcile, args.timeout).await;
+        return wait_ready(&mut reconcilers, &graphs, args.reconcile, args.timeout).await;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The reconcile of `apply --reconcile`: each graph renders with the configuration of the
+/// operator that manages its namespace (or `--operator-config`), as that operator would.
+struct Reconcilers {
+    options: BTreeMap<String, RenderOptions>,
+    /// Reads objects, and reconciles with the options of the graph at hand.
+    any: Reconciler,
+}
+
+impl Reconcilers {
+    /// The render settings of each graph namespace, read before anything is written: a
+    /// broken configuration must stop the apply, not interrupt it half-way.
+    async fn options(
+        applier: &Applier,
+        graphs: &[ObjectRef],
+        config: &OperatorConfigArgs,
+    ) -> Result<BTreeMap<String, RenderOptions>, Error> {
+        let client = applier.resolver.client().clone();
+        let mut settings = ClusterRenderOptions::new(config, client, applier.resolver.server())?;
+        let mut options = BTreeMap::new();
+        for g in graphs {
+            let ns = namespace_of(applier, g);
+            if !options.contains_key(&ns) {
+                options.insert(ns.clone(), settings.for_namespace(&ns).await?);
+            }
+        }
+        Ok(options)
+    }
+
+    /// The reconciler, set up for `g`.
+    fn of(&mut self, g: &ObjectRef) -> &Reconciler {
+        let ns = namespace_of(&self.any.applier, g);
+        self.any.render = self.options.get(&ns).cloned().unwrap_or_default();
+        &self.any
+    }
+}
+
+fn namespace_of(applier: &Applier, g: &ObjectRef) -> String {
+    g.namespace
+        .clone()
+        .unwrap_or_else(|| applier.default_namespace.clone())
 }
 
 /// Namespaces of `graphs` that no live operator manages.
@@ -223,11 +279,7 @@ async fn unmanaged_namespaces(
     let now = now().0;
     let mut out: Vec<String> = graphs
         .iter()
-        .map(|g| {
-            g.namespace
-                .clone()
-                .unwrap_or_else(|| reconciler.applier.default_namespace.clone())
-        })
+        .map(|g| namespace_of(&reconciler.applier, g))
         .filter(|ns| operators.managed_by(ns, now) == "none")
         .collect();
     out.sort();
@@ -341,7 +393,7 @@ async fn reconcile_once(reconciler: &Reconciler, g: &ObjectRef) -> Result<GraphO
 
 /// Follows the graphs until each is Ready for its current generation, or the timeout.
 async fn wait_ready(
-    reconciler: &Reconciler,
+    reconcilers: &mut Reconcilers,
     graphs: &[ObjectRef],
     reconcile: bool,
     timeout: Duration,
@@ -351,6 +403,7 @@ async fn wait_ready(
     loop {
         let mut waiting: Vec<(String, String)> = Vec::new();
         for g in graphs {
+            let reconciler = reconcilers.of(g);
             if reconcile && let GraphOutcome::Invalid(m) = reconcile_once(reconciler, g).await? {
                 waiting.push((g.to_string(), m));
                 continue;

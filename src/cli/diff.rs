@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::cluster_args::ClusterArgs;
 use super::input::read_and_render;
+use super::operator_config::{ClusterRenderOptions, OperatorConfigArgs};
 use crate::api::consts::*;
 use crate::api::{DynamoComponentDeployment, DynamoGraphDeployment};
 use crate::cluster::{
@@ -54,6 +55,9 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = DiffFormat::Text)]
     pub output: DiffFormat,
+    /// The operator configuration to render with.
+    #[command(flatten)]
+    pub operator_config: OperatorConfigArgs,
 }
 
 /// Diffs; exit 0 without changes, 1 with changes, ≥ 2 on error (kubectl's convention).
@@ -65,7 +69,7 @@ pub async fn run(args: DiffArgs) -> Result<ExitCode, Error> {
         .clone()
         .unwrap_or_else(|| "default".to_string());
     let plan = match &args.from {
-        Some(old) => offline_plan(old, &files, &namespace)?,
+        Some(old) => offline_plan(old, &files, &namespace, &args.operator_config.offline()?)?,
         None => cluster_plan(&args, &files).await?,
     };
     print_plan(&plan, args.output)?;
@@ -76,9 +80,14 @@ pub async fn run(args: DiffArgs) -> Result<ExitCode, Error> {
     })
 }
 
-fn offline_plan(old: &Path, new: &[PathBuf], namespace: &str) -> Result<Plan, Error> {
-    let before = read_and_render(&[old.to_path_buf()], namespace)?.rendered;
-    let after = read_and_render(new, namespace)?.rendered;
+fn offline_plan(
+    old: &Path,
+    new: &[PathBuf],
+    namespace: &str,
+    options: &RenderOptions,
+) -> Result<Plan, Error> {
+    let before = read_and_render(&[old.to_path_buf()], namespace, options)?.rendered;
+    let after = read_and_render(new, namespace, options)?.rendered;
     let find = |set: &[Value], r: &ObjectRef| set.iter().find(|o| ObjectRef::of(o) == *r).cloned();
     let mut refs: Vec<(Value, ObjectRef)> = Vec::new();
     for o in after.iter().chain(&before) {
@@ -107,8 +116,9 @@ async fn cluster_plan(args: &DiffArgs, files: &[PathBuf]) -> Result<Plan, Error>
         .namespace
         .clone()
         .unwrap_or_else(|| "default".to_string());
-    let objects = read_and_render(files, &namespace)?.objects;
+    let objects = read_and_render(files, &namespace, &args.operator_config.offline()?)?.objects;
     let (client, default_ns, server) = connect(&args.cluster.options("diff")).await?;
+    let mut settings = ClusterRenderOptions::new(&args.operator_config, client.clone(), &server)?;
     let applier = Applier {
         resolver: Resolver::new(client, &server).await?,
         default_namespace: default_ns,
@@ -142,8 +152,12 @@ async fn cluster_plan(args: &DiffArgs, files: &[PathBuf]) -> Result<Plan, Error>
                         .and_then(Value::as_str)
                         .map(str::to_string);
                 }
-                let children =
-                    render::graph(&dgd, &RenderOptions::default()).map_err(render_error)?;
+                let ns = applier
+                    .effective_ref(&object.to_value())
+                    .namespace
+                    .unwrap_or_default();
+                let children = render::graph(&dgd, &settings.for_namespace(&ns).await?)
+                    .map_err(render_error)?;
                 for o in children.objects {
                     desired.push(Desired {
                         object: with_applied_hash(&o),
@@ -170,7 +184,9 @@ async fn cluster_plan(args: &DiffArgs, files: &[PathBuf]) -> Result<Plan, Error>
                     .and_then(Value::as_str)
                     .map(str::to_string);
             }
-            for o in render::component(&dcd, &RenderOptions::default()).map_err(render_error)? {
+            let ns = applier.effective_ref(&value).namespace.unwrap_or_default();
+            let options = settings.for_namespace(&ns).await?;
+            for o in render::component(&dcd, &options).map_err(render_error)? {
                 desired.push(Desired {
                     object: with_applied_hash(&o),
                     mode: controller.clone(),

@@ -88,13 +88,17 @@ pub struct Rendered {
 /// Reads the files (printing warnings on stderr) and renders every object, so nothing is
 /// sent anywhere unless every graph renders; a render error is reported at the file, line and
 /// column of the object at fault.
-pub fn read_and_render(files: &[PathBuf], default_namespace: &str) -> Result<Rendered, Error> {
+pub fn read_and_render(
+    files: &[PathBuf],
+    default_namespace: &str,
+    options: &RenderOptions,
+) -> Result<Rendered, Error> {
     let (manifests, warnings) = read_all(files, default_namespace)?;
     for w in &warnings {
         eprintln!("warning: {w}");
     }
     let objects: Vec<Object> = manifests.iter().map(|m| m.object.clone()).collect();
-    let rendered = render_all(&objects, &RenderOptions::default()).map_err(|(i, e)| {
+    let rendered = render_all(&objects, options).map_err(|(i, e)| {
         Error::Input(vec![manifests[i].problem(&e.object, &e.path, &e.message)])
     })?;
     Ok(Rendered { objects, rendered })

@@ -10,6 +10,7 @@ pub mod generate;
 mod input;
 mod install;
 mod leases;
+mod operator_config;
 mod output;
 mod progress;
 mod render;

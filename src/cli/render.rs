@@ -28,12 +28,16 @@ pub struct RenderArgs {
     /// DynamoComponentDeployment), for clusters without the CRDs or an operator.
     #[arg(long)]
     pub workloads_only: bool,
+    /// The operator configuration to render with.
+    #[command(flatten)]
+    pub operator_config: super::operator_config::OperatorConfigArgs,
 }
 
 /// Renders the files to standard output.
 pub fn run(args: RenderArgs) -> Result<ExitCode, Error> {
     let files: Vec<PathBuf> = args.files.iter().chain(&args.filenames).cloned().collect();
-    let mut rendered = super::input::read_and_render(&files, &args.namespace)?.rendered;
+    let options = args.operator_config.offline()?;
+    let mut rendered = super::input::read_and_render(&files, &args.namespace, &options)?.rendered;
     if args.workloads_only {
         rendered.retain(|o| {
             o.get("apiVersion").and_then(|v| v.as_str()) != Some(crate::api::consts::API_VERSION)

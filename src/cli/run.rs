@@ -1,6 +1,7 @@
 //! `dynamoctl run controller`: the operator itself, as the Deployment runs it.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,13 +10,13 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::cluster_args::{ClusterArgs, parse_duration};
 use crate::cluster::connect;
+use crate::config::OperatorConfiguration;
 use crate::controller::marker;
 use crate::controller::metrics::Metrics;
 use crate::controller::operator::{Election, OperatorConfig, run_operator};
 use crate::controller::run::{self as controller, Config};
 use crate::controller::server::Health;
 use crate::error::Error;
-use crate::render::RenderOptions;
 
 /// What to run.
 #[derive(Debug, Subcommand)]
@@ -34,33 +35,43 @@ pub enum LogFormat {
     Json,
 }
 
-/// Flags of `dynamoctl run controller`, named after upstream's manager flags.
+/// Flags of `dynamoctl run controller`, named after upstream's manager flags. Most settings can
+/// also come from `--config FILE` (upstream's OperatorConfiguration); a flag wins over the file,
+/// the file over the default.
 #[derive(Debug, Args)]
 pub struct ControllerArgs {
     /// Connection flags (in a pod: the in-cluster service account).
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    /// Namespace-scoped mode: manage only this namespace and hold its marker Lease.
+    /// The operator configuration file (upstream's OperatorConfiguration): infrastructure
+    /// addresses, ingress defaults, discovery backend, namespace mode, leases, servers, logging.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Namespace-scoped mode: manage only this namespace and hold its marker Lease
+    /// [config: namespace.restricted].
     #[arg(long, value_name = "NAMESPACE")]
     pub restricted_namespace: Option<String>,
-    /// How long the namespace-scope marker stays valid without renewal.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
-    pub namespace_scope_lease_duration: Duration,
-    /// How often the marker is renewed.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub namespace_scope_lease_renew_interval: Duration,
+    /// How long the namespace-scope marker stays valid without renewal [default: 30s]
+    /// [config: namespace.scope.leaseDuration].
+    #[arg(long, value_parser = parse_duration)]
+    pub namespace_scope_lease_duration: Option<Duration>,
+    /// How often the marker is renewed [default: 10s] [config: namespace.scope.leaseRenewInterval].
+    #[arg(long, value_parser = parse_duration)]
+    pub namespace_scope_lease_renew_interval: Option<Duration>,
     /// Version recorded in the marker's holderIdentity.
     #[arg(long, default_value = env!("CARGO_PKG_VERSION"))]
     pub operator_version: String,
     /// Elect a leader among replicas; only the leader reconciles. On by default, so a second
-    /// replica (or a rollout's surge pod) is safe; `--leader-elect=false` turns it off.
-    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
-    pub leader_elect: bool,
-    /// Name of the leader-election Lease.
-    #[arg(long, default_value = crate::cluster::leases::LEADER_ELECTION_LEASE)]
-    pub leader_election_id: String,
+    /// replica (or a rollout's surge pod) is safe; `--leader-elect=false` turns it off
+    /// [config: leaderElection.enabled].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub leader_elect: Option<bool>,
+    /// Name of the leader-election Lease [default: dynamo-operator-leader]
+    /// [config: leaderElection.id].
+    #[arg(long)]
+    pub leader_election_id: Option<String>,
     /// Namespace of the leader-election Lease (default: the restricted namespace, else
-    /// $POD_NAMESPACE, else kube-system).
+    /// $POD_NAMESPACE, else kube-system) [config: leaderElection.namespace].
     #[arg(long)]
     pub leader_election_namespace: Option<String>,
     /// How long a leader's claim lasts without renewal (client-go's LeaseDuration).
@@ -72,18 +83,27 @@ pub struct ControllerArgs {
     /// How often the leader renews and standbys look (RetryPeriod).
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub leader_election_retry_period: Duration,
-    /// Address of /healthz and /readyz.
-    #[arg(long, default_value = ":8081", value_parser = parse_addr)]
-    pub health_probe_bind_address: SocketAddr,
-    /// Address of /metrics.
-    #[arg(long, default_value = ":8080", value_parser = parse_addr)]
-    pub metrics_bind_address: SocketAddr,
-    /// Log format.
-    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
+    /// Address of /healthz and /readyz [default: :8081] [config: server.healthProbe].
+    #[arg(long, value_parser = parse_addr)]
+    pub health_probe_bind_address: Option<SocketAddr>,
+    /// Address of /metrics [default: :8080] [config: server.metrics].
+    #[arg(long, value_parser = parse_addr)]
+    pub metrics_bind_address: Option<SocketAddr>,
+    /// Log format [default: text] [config: logging.format].
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
     /// Reconcile everything again after this long without a change.
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub resync: Duration,
+}
+
+/// The address a configuration's `server.*` section names, if it names one.
+fn config_addr(bind: &Option<String>, port: Option<u16>, default_port: u16) -> Option<SocketAddr> {
+    if bind.is_none() && port.is_none() {
+        return None;
+    }
+    let host = bind.as_deref().unwrap_or("0.0.0.0");
+    parse_addr(&format!("{host}:{}", port.unwrap_or(default_port))).ok()
 }
 
 /// `:8080` (all interfaces) or `host:port`.
@@ -100,13 +120,33 @@ fn parse_addr(text: &str) -> Result<SocketAddr, String> {
 /// Runs the subcommand.
 pub async fn run(cmd: RunCommand) -> Result<ExitCode, Error> {
     let RunCommand::Controller(args) = cmd;
-    init_logging(args.log_format);
-    if args.namespace_scope_lease_renew_interval >= args.namespace_scope_lease_duration {
+    let file = match &args.config {
+        Some(path) => super::operator_config::read_file(path)?,
+        None => OperatorConfiguration::default(),
+    };
+    let log_format = args
+        .log_format
+        .unwrap_or(match file.logging.format.as_deref() {
+            Some("json") => LogFormat::Json,
+            _ => LogFormat::Text,
+        });
+    init_logging(log_format, file.logging.level.as_deref());
+    let lease_duration = args
+        .namespace_scope_lease_duration
+        .unwrap_or_else(|| file.lease_duration());
+    let lease_renew_interval = args
+        .namespace_scope_lease_renew_interval
+        .unwrap_or_else(|| file.lease_renew_interval());
+    if lease_renew_interval >= lease_duration {
         return Err(Error::Usage(
             "--namespace-scope-lease-renew-interval must be shorter than --namespace-scope-lease-duration".into(),
         ));
     }
-    let scope = match &args.restricted_namespace {
+    let restricted_namespace = args
+        .restricted_namespace
+        .clone()
+        .or_else(|| file.restricted_namespace().map(str::to_string));
+    let scope = match &restricted_namespace {
         Some(ns) => format!("namespace={ns}"),
         None => "cluster-wide".to_string(),
     };
@@ -122,23 +162,42 @@ pub async fn run(cmd: RunCommand) -> Result<ExitCode, Error> {
     let election_namespace = args
         .leader_election_namespace
         .clone()
-        .or_else(|| args.restricted_namespace.clone())
+        .or_else(|| file.leader_election.namespace.clone())
+        .or_else(|| restricted_namespace.clone())
         .or_else(|| std::env::var("POD_NAMESPACE").ok())
         .unwrap_or_else(|| "kube-system".to_string());
+    let leader_elect = args
+        .leader_elect
+        .or(file.leader_election.enabled)
+        .unwrap_or(true);
+    let metrics = &file.server.metrics;
     let cfg = OperatorConfig {
         controllers: Config {
-            restricted_namespace: args.restricted_namespace.clone(),
+            restricted_namespace: restricted_namespace.clone(),
             instance,
-            health_addr: args.health_probe_bind_address,
-            metrics_addr: args.metrics_bind_address,
+            health_addr: args
+                .health_probe_bind_address
+                .or_else(|| {
+                    let h = &file.server.health_probe;
+                    config_addr(&h.bind_address, h.port, 8081)
+                })
+                .unwrap_or_else(|| parse_addr(":8081").expect("valid")),
+            metrics_addr: args
+                .metrics_bind_address
+                .or_else(|| config_addr(&metrics.bind_address, metrics.port, 8080))
+                .unwrap_or_else(|| parse_addr(":8080").expect("valid")),
             resync: args.resync,
-            render: RenderOptions::default(),
+            render: file.render_options(),
         },
         operator_version: args.operator_version.clone(),
-        lease_duration: args.namespace_scope_lease_duration,
-        lease_renew_interval: args.namespace_scope_lease_renew_interval,
-        election: args.leader_elect.then(|| Election {
-            id: args.leader_election_id.clone(),
+        lease_duration,
+        lease_renew_interval,
+        election: leader_elect.then(|| Election {
+            id: args
+                .leader_election_id
+                .clone()
+                .or_else(|| file.leader_election.id.clone())
+                .unwrap_or_else(|| crate::cluster::leases::LEADER_ELECTION_LEASE.to_string()),
             namespace: election_namespace,
             lease_duration: args.leader_election_lease_duration,
             renew_deadline: args.leader_election_renew_deadline,
@@ -178,9 +237,12 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-fn init_logging(format: LogFormat) {
+/// `RUST_LOG` wins over the configuration's `logging.level`, which wins over the default.
+fn init_logging(format: LogFormat, level: Option<&str>) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,kube=warn".into());
+        .ok()
+        .or_else(|| level.and_then(|l| tracing_subscriber::EnvFilter::try_new(l).ok()))
+        .unwrap_or_else(|| "info,kube=warn".into());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -7,6 +7,7 @@ pub mod applyset;
 mod client;
 mod error;
 pub mod leases;
+pub mod operator_config;
 mod resolve;
 
 pub use apply::{Applier, ApplyMode, is_subset, retry, up_to_date, with_applied_hash};

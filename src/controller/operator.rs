@@ -82,16 +82,30 @@ pub async fn run_operator(
 
     // 1. Leadership: standbys are Ready but do not start the controllers.
     let (leader_tx, mut leader_rx) = watch::channel(cfg.election.is_none());
-    let mut leader_task = cfg.election.as_ref().map(|e| {
-        let lc = LeaderConfig {
-            name: e.id.clone(),
-            lease_duration: e.lease_duration,
-            renew_deadline: e.renew_deadline,
-            retry_period: e.retry_period,
-            ..LeaderConfig::new(&e.namespace, &instance)
-        };
-        tokio::spawn(leader::elect(client.clone(), lc, leader_tx, stop.wait()))
-    });
+    // Without election the sender must live as long as the controllers: a closed channel
+    // would read as lost leadership and stop them at once.
+    let mut _idle_leader_tx = None;
+    let mut leader_task = match cfg.election.as_ref() {
+        Some(e) => {
+            let lc = LeaderConfig {
+                name: e.id.clone(),
+                lease_duration: e.lease_duration,
+                renew_deadline: e.renew_deadline,
+                retry_period: e.retry_period,
+                ..LeaderConfig::new(&e.namespace, &instance)
+            };
+            Some(tokio::spawn(leader::elect(
+                client.clone(),
+                lc,
+                leader_tx,
+                stop.wait(),
+            )))
+        }
+        None => {
+            _idle_leader_tx = Some(leader_tx);
+            None
+        }
+    };
     health.ready.store(true, Ordering::Relaxed);
     let election_ended = async {
         match leader_task.as_mut() {
