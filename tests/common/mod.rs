@@ -44,4 +44,5 @@ pub fn dynamoctl(dir: &Path, args: &[&str]) -> Output {
         .output()
         .expect("dynamoctl runs")
 }
+pub mod real;
 pub mod sim;

@@ -1,0 +1,262 @@
+//! The real control plane (`tests/control-plane`: etcd, kube-apiserver, kube-controller-manager,
+//! kube-scheduler built from upstream's Go modules) for tests that must hold on a real API server.
+//!
+//! `DYNAMOCTL_TEST_KUBECONFIG` points at the admin kubeconfig of a control plane that is already
+//! running (`scripts/kube-control-plane.sh up DIR` writes `DIR/kubeconfig`; `.ci/run` starts one
+//! for the whole run). Without it, the first test that asks builds the binary (Go's build cache
+//! makes that cheap after the first time) and starts one control plane for this test binary;
+//! it stops when the test process exits. Without Go, tests fail under `CI=true` and are skipped
+//! with a notice otherwise.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::repo;
+
+/// How long building the control plane may take: a cold build of kube-apiserver and friends
+/// on a busy 2-core machine (see docs/testing.md); a warm one takes seconds.
+const BUILD_LIMIT: Duration = Duration::from_secs(45 * 60);
+/// How long starting it may take, until it prints READY.
+const START_LIMIT: Duration = Duration::from_secs(240);
+
+/// A running control plane.
+pub struct Cluster {
+    /// Its admin kubeconfig (system:masters).
+    pub kubeconfig: PathBuf,
+    /// Its directory: `audit.log`, `pki/`, component logs.
+    pub dir: PathBuf,
+    /// The supervisor we started, if we did (it exits with this process).
+    _supervisor: Option<Mutex<Child>>,
+}
+
+static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
+
+/// The shared control plane, or `None` when the test should be skipped (never under CI).
+pub fn cluster() -> Option<&'static Cluster> {
+    CLUSTER.get_or_init(start).as_ref()
+}
+
+fn skip_or_fail(msg: &str) -> Option<Cluster> {
+    if std::env::var("CI").is_ok_and(|v| !v.is_empty()) {
+        panic!("CI is set and {msg}");
+    }
+    // Raw stderr, which libtest does not capture: a plain `cargo test` says why nothing ran.
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {msg}");
+    None
+}
+
+fn start() -> Option<Cluster> {
+    if let Some(kubeconfig) = std::env::var_os("DYNAMOCTL_TEST_KUBECONFIG") {
+        let kubeconfig = PathBuf::from(kubeconfig);
+        assert!(
+            kubeconfig.is_file(),
+            "DYNAMOCTL_TEST_KUBECONFIG={} is not a file",
+            kubeconfig.display()
+        );
+        let dir = kubeconfig.parent().unwrap().to_path_buf();
+        return Some(Cluster {
+            kubeconfig,
+            dir,
+            _supervisor: None,
+        });
+    }
+    let go = Command::new("go").arg("version").output();
+    if !go.is_ok_and(|o| o.status.success()) {
+        return skip_or_fail(
+            "Go is not installed: the real-cluster tests build the control plane from \
+             tests/control-plane (install Go, or set DYNAMOCTL_TEST_KUBECONFIG to a running one)",
+        );
+    }
+    let script = repo().join("scripts/kube-control-plane.sh");
+    let build = bounded(Command::new("bash").arg(&script).arg("build"), BUILD_LIMIT);
+    assert!(
+        build.status.success(),
+        "building the control plane failed:\n{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+
+    let dir = std::env::temp_dir().join(format!("dynamoctl-control-plane-{}", std::process::id()));
+    let mut child = Command::new("bash")
+        .arg(&script)
+        .arg("up")
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(
+            std::fs::File::create(std::env::temp_dir().join(format!(
+                "dynamoctl-control-plane-{}.log",
+                std::process::id()
+            )))
+            .unwrap(),
+        )
+        .spawn()
+        .expect("the control plane starts");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line == "READY" {
+                let _ = tx.send(());
+            }
+        }
+    });
+    if rx.recv_timeout(START_LIMIT).is_err() {
+        let _ = child.kill();
+        panic!(
+            "the control plane did not print READY within {START_LIMIT:?}; logs in {}",
+            dir.display()
+        );
+    }
+    Some(Cluster {
+        kubeconfig: dir.join("kubeconfig"),
+        dir,
+        _supervisor: Some(Mutex::new(child)),
+    })
+}
+
+/// Runs `cmd` to completion, killing it after `limit`.
+pub fn bounded(cmd: &mut Command, limit: Duration) -> Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("command starts");
+    // Drain the pipes on threads so a chatty child cannot block on a full pipe.
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out_t = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut out, &mut b);
+        b
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut err, &mut b);
+        b
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{cmd:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Output {
+        status,
+        stdout: out_t.join().unwrap(),
+        stderr: err_t.join().unwrap(),
+    }
+}
+
+impl Cluster {
+    /// Runs dynamoctl against the cluster (its `--kubeconfig`), bounded in time.
+    pub fn dynamoctl(&self, args: &[&str]) -> Output {
+        self.dynamoctl_as(&self.kubeconfig, args)
+    }
+
+    /// Runs dynamoctl with another kubeconfig (a less privileged user), bounded in time.
+    pub fn dynamoctl_as(&self, kubeconfig: &Path, args: &[&str]) -> Output {
+        bounded(
+            Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
+                .current_dir(repo())
+                .args(args)
+                .arg("--kubeconfig")
+                .arg(kubeconfig)
+                .env("NO_COLOR", "1"),
+            Duration::from_secs(300),
+        )
+    }
+
+    /// Runs the real kubectl (`KUBECTL`, else `.tools/bin/kubectl`), or `None` to skip (never
+    /// under CI).
+    pub fn kubectl(&self, args: &[&str]) -> Option<Output> {
+        let bin = std::env::var_os("KUBECTL")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo().join(".tools/bin/kubectl"));
+        if !bin.is_file() {
+            skip_or_fail(&format!(
+                "kubectl not found at {} (set KUBECTL or run scripts/install-k8s-tools.sh)",
+                bin.display()
+            ));
+            return None;
+        }
+        Some(bounded(
+            Command::new(bin)
+                .args(args)
+                .env("KUBECONFIG", &self.kubeconfig)
+                .env("HOME", &self.dir),
+            Duration::from_secs(60),
+        ))
+    }
+
+    /// A kubeconfig for a user authenticated by a client certificate from the cluster's CA
+    /// (CN = user, O = groups), whom RBAC grants nothing until a binding says otherwise.
+    pub fn kubeconfig_for(&self, user: &str, groups: &[&str]) -> PathBuf {
+        let mut cmd = Command::new("bash");
+        cmd.arg(repo().join("scripts/kube-control-plane.sh"))
+            .args(["kubeconfig", "--user", user]);
+        for g in groups {
+            cmd.args(["--group", g]);
+        }
+        let out = bounded(cmd.arg(&self.dir), Duration::from_secs(120));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let path = self
+            .dir
+            .join(format!("{user}-{}.kubeconfig", std::process::id()));
+        std::fs::write(&path, out.stdout).unwrap();
+        path
+    }
+
+    /// Every audit event so far (the API server logs each write at Metadata level).
+    pub fn audit(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.join("audit.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// A namespace of its own for one test (unique per test process, so a reused control
+    /// plane never sees two runs collide), created now.
+    pub fn namespace(&self, base: &str) -> String {
+        let ns = format!("{base}-{}", std::process::id());
+        let manifest = std::env::temp_dir().join(format!("dynamoctl-real-ns-{ns}.yaml"));
+        std::fs::write(
+            &manifest,
+            format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"),
+        )
+        .unwrap();
+        let out = self.dynamoctl(&["apply", manifest.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "creating namespace {ns}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ns
+    }
+}
+
+/// Polls `f` every 500 ms until it is true, panicking with `what` after `limit`.
+pub fn wait_for(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !f() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
