@@ -379,14 +379,30 @@ fn install_then_check_passes_with_real_access_reviews() {
     let Some(deployment) = get_json(c, &["get", "deployment", "-n", &ns, "dynamo-operator"]) else {
         return;
     };
+    // The configuration the Deployment mounts from its ConfigMap, as a local file.
+    let Some(config_map) = get_json(
+        c,
+        &["get", "configmap", "-n", &ns, "dynamo-operator-config"],
+    ) else {
+        return;
+    };
+    let config_file = c.dir.join(format!("operator-config-{ns}.yaml"));
+    std::fs::write(
+        &config_file,
+        config_map["data"]["config.yaml"].as_str().unwrap(),
+    )
+    .unwrap();
     let args: Vec<String> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
         .as_array()
         .unwrap()
         .iter()
         .map(|a| a.as_str().unwrap().to_string())
-        .filter(|a| {
-            !a.starts_with("--health-probe-bind-address")
-                && !a.starts_with("--metrics-bind-address")
+        .map(|a| {
+            if a.starts_with("--config=") {
+                format!("--config={}", config_file.display())
+            } else {
+                a
+            }
         })
         .collect();
     let token = ok(&c
