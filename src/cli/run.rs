@@ -161,13 +161,7 @@ pub async fn run(cmd: RunCommand) -> Result<ExitCode, Error> {
     )
     .await?;
     // Orchestrators the file leaves unset follow what the cluster serves, as upstream's.
-    let detected = match detect_apis(&client, &server).await {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(ExitCode::from(3));
-        }
-    };
+    let detected = detect_apis(&client, &server).await?;
     let election_namespace = args
         .leader_election_namespace
         .clone()

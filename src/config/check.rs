@@ -258,7 +258,8 @@ fn check_values(
     out
 }
 
-fn is_dns_label(s: &str) -> bool {
+/// Whether `s` is a DNS-1123 label (namespace names, instance names).
+pub(crate) fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
         && s.chars()

@@ -10,6 +10,7 @@ mod types;
 
 use std::time::Duration;
 
+pub(crate) use check::is_dns_label;
 pub use duration::parse_go_duration;
 pub use types::*;
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::ImageRef;
 use crate::config::OperatorConfiguration;
+use crate::config::is_dns_label;
 
 /// The image repository this version publishes.
 pub const DEFAULT_REPOSITORY: &str = "ghcr.io/dynamoctl/dynamoctl";
@@ -229,15 +230,6 @@ pub fn format_duration(d: Duration) -> String {
     } else {
         format!("{}ms", d.as_millis())
     }
-}
-
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
 }
 
 #[cfg(test)]
