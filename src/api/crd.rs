@@ -23,16 +23,59 @@ pub fn free_form_list(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
-/// Both CRDs, ready to serialise.
+/// Namespace of the conversion webhook's Service as the committed CRDs name it: the default
+/// installation's. The operator rewrites `clientConfig` to its own Service (or URL) and
+/// injects the CA bundle on startup (`cluster::conversion`).
+pub const WEBHOOK_SERVICE_NAMESPACE: &str = "dynamo-system";
+/// Name of the conversion webhook's Service (`dynamoctl install` and the chart create it).
+pub const WEBHOOK_SERVICE_NAME: &str = "dynamo-operator-webhook";
+/// Path of the conversion endpoint.
+pub const WEBHOOK_PATH: &str = "/convert";
+
+/// Both CRDs, ready to serialise: each serves `v1alpha1` (listed first: what `versions[0]`
+/// means to [`schemas_json`] and the API reference) and `v1beta1`, the storage version;
+/// the API server converts between them through the operator's conversion webhook.
 pub fn all() -> Vec<CustomResourceDefinition> {
-    vec![graph_crd(), component_crd()]
+    [graph_crd(), component_crd()]
+        .into_iter()
+        .zip(v1beta1_crds())
+        .map(|(alpha, beta)| two_versions(alpha, beta))
+        .collect()
 }
 
-/// The `nvidia.com/v1beta1` CRDs (one version each). They are not installed: serving two
-/// versions needs the conversion webhook (see `docs/compatibility.md`); they validate v1beta1
-/// input and measure what a two-version CRD would weigh.
+/// The `nvidia.com/v1beta1` CRDs alone (one version each): their schemas validate v1beta1
+/// input client-side, and [`all`] takes their version entry.
 pub fn v1beta1_crds() -> Vec<CustomResourceDefinition> {
     vec![graph_crd_v1beta1(), component_crd_v1beta1()]
+}
+
+fn two_versions(
+    mut alpha: CustomResourceDefinition,
+    beta: CustomResourceDefinition,
+) -> CustomResourceDefinition {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+        CustomResourceConversion, ServiceReference, WebhookClientConfig, WebhookConversion,
+    };
+    let mut stored = beta.spec.versions[0].clone();
+    stored.storage = true;
+    alpha.spec.versions[0].storage = false;
+    alpha.spec.versions.push(stored);
+    alpha.spec.conversion = Some(CustomResourceConversion {
+        strategy: "Webhook".into(),
+        webhook: Some(WebhookConversion {
+            conversion_review_versions: vec!["v1".into()],
+            client_config: Some(WebhookClientConfig {
+                service: Some(ServiceReference {
+                    namespace: WEBHOOK_SERVICE_NAMESPACE.into(),
+                    name: WEBHOOK_SERVICE_NAME.into(),
+                    path: Some(WEBHOOK_PATH.into()),
+                    port: Some(443),
+                }),
+                ..Default::default()
+            }),
+        }),
+    });
+    alpha
 }
 
 /// The openAPIV3Schema of every kind, as compact JSON without descriptions: what
@@ -90,8 +133,10 @@ fn graph_crd_v1beta1() -> CustomResourceDefinition {
             "self.all(c1, self.filter(c2, c2.name.lowerAscii() == c1.name.lowerAscii()).size() == 1)",
             "component names must be unique case-insensitively",
         );
-        // A list-map key must be required.
+        // A list-map key must be required, and has no default (the derive's `""` would
+        // violate its own minLength, which the API server refuses).
         components["items"]["required"] = json!(["name"]);
+        drop_default(&mut components["items"]["properties"]["name"]);
         add_v1beta1_component_rules(&mut components["items"]);
         strip_embedded_descriptions(spec);
     });
@@ -108,9 +153,16 @@ fn component_crd_v1beta1() -> CustomResourceDefinition {
             "spec.backendFramework is immutable",
         );
         add_v1beta1_component_rules(spec);
+        drop_default(&mut spec["properties"]["name"]);
         strip_embedded_descriptions(spec);
     });
     crd
+}
+
+fn drop_default(node: &mut Value) {
+    if let Some(map) = node.as_object_mut() {
+        map.remove("default");
+    }
 }
 
 fn add_v1beta1_component_rules(component: &mut Value) {
@@ -287,32 +339,37 @@ fn strip_descriptions_below(node: &mut Value) {
     }
 }
 
+/// The size that limits client-side `kubectl apply`: the CRD as compact JSON, which kubectl
+/// stores in the `kubectl.kubernetes.io/last-applied-configuration` annotation (all
+/// annotations of an object together may hold at most 256 KiB).
+pub fn last_applied_size(crd: &CustomResourceDefinition) -> usize {
+    serde_json::to_string(crd).expect("CRD serialises").len()
+}
+
 #[cfg(test)]
 mod size {
-    /// Measures what a CRD serving both versions (v1alpha1 served, v1beta1 served and
-    /// stored) would weigh as YAML, against the 256 KiB limit of client-side apply's
-    /// last-applied annotation. Run with `--nocapture` to see the numbers; the CRDs shipped
-    /// today serve v1alpha1 only (see docs/compatibility.md).
+    /// Both CRDs serve two versions and still fit client-side apply's annotation, with room
+    /// for growth. Run with `--nocapture` to see the numbers (docs/benchmarks.md).
     #[test]
-    fn two_version_crd_sizes() {
-        for (alpha, beta) in super::all().into_iter().zip(super::v1beta1_crds()) {
-            let mut both = alpha.clone();
-            let mut v = beta.spec.versions[0].clone();
-            v.storage = true;
-            both.spec.versions[0].storage = false;
-            both.spec.versions.push(v);
-            let one = crate::yaml::to_string(&alpha).unwrap().len();
-            let two = crate::yaml::to_string(&both).unwrap().len();
-            // The deprecated version without any descriptions (`kubectl explain` would then
-            // describe v1beta1 only).
-            let mut lean = serde_json::to_value(&both).unwrap();
-            super::strip_descriptions_below(&mut lean["spec"]["versions"][0]);
-            let lean = crate::yaml::to_string(&lean).unwrap().len();
-            println!(
-                "{}: v1alpha1 only {one} bytes, both versions {two} bytes, both with v1alpha1 undescribed {lean} bytes",
-                alpha.spec.names.kind
+    fn two_version_crds_fit_client_side_apply() {
+        for crd in super::all() {
+            let names: Vec<(&str, bool, bool)> = crd
+                .spec
+                .versions
+                .iter()
+                .map(|v| (v.name.as_str(), v.served, v.storage))
+                .collect();
+            assert_eq!(
+                names,
+                [("v1alpha1", true, false), ("v1beta1", true, true)]
             );
-            assert!(two > one && lean < two);
+            let json = super::last_applied_size(&crd);
+            let yaml = crate::yaml::to_string(&crd).unwrap().len();
+            println!(
+                "{}: {yaml} bytes as YAML, {json} bytes as the last-applied annotation",
+                crd.spec.names.kind
+            );
+            assert!(json < 200 * 1024, "{json}");
         }
     }
 }
