@@ -15,4 +15,5 @@ pub mod manifest;
 pub mod render;
 pub mod status;
 pub mod table;
+pub mod webhook;
 pub mod yaml;
