@@ -40,6 +40,7 @@ pub enum LogFormat {
 /// also come from `--config FILE` (upstream's OperatorConfiguration); a flag wins over the file,
 /// the file over the default.
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("webhook").multiple(true).args(["webhook_service_name", "webhook_url"]))]
 pub struct ControllerArgs {
     /// Connection flags (in a pod: the in-cluster service account).
     #[command(flatten)]
@@ -96,6 +97,27 @@ pub struct ControllerArgs {
     /// Reconcile everything again after this long without a change.
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub resync: Duration,
+    /// Serve the v1alpha1 <-> v1beta1 conversion webhook behind this Service (in the
+    /// operator's namespace) and point the CRDs at it; cluster-wide operators only
+    /// [config: server.webhook.serviceName].
+    #[arg(long, value_name = "NAME")]
+    pub webhook_service_name: Option<String>,
+    /// Run outside the cluster: serve the conversion webhook and point the CRDs at this
+    /// https URL (e.g. https://127.0.0.1:9443/convert) instead of a Service.
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
+    /// Address of the conversion webhook's HTTPS server [default: :9443]
+    /// [config: server.webhook.host, server.webhook.port].
+    #[arg(long, value_parser = parse_addr)]
+    pub webhook_bind_address: Option<SocketAddr>,
+    /// Secret (in the operator's namespace) holding the webhook's CA and certificate
+    /// [default: dynamo-operator-webhook-cert] [config: server.webhook.secretName].
+    #[arg(long, value_name = "NAME")]
+    pub webhook_secret_name: Option<String>,
+    /// Serve only the conversion webhook (certificates, CRD CA bundle, storage migration):
+    /// no controller, no leader election.
+    #[arg(long, requires = "webhook")]
+    pub webhook_only: bool,
 }
 
 /// The address a configuration's `server.*` section names, if it names one.
@@ -169,6 +191,12 @@ pub async fn run(cmd: RunCommand) -> Result<ExitCode, Error> {
         .or_else(|| restricted_namespace.clone())
         .or_else(|| std::env::var("POD_NAMESPACE").ok())
         .unwrap_or_else(|| "kube-system".to_string());
+    let webhook = webhook_config(
+        &args,
+        &file,
+        restricted_namespace.as_deref(),
+        &election_namespace,
+    )?;
     let leader_elect = args
         .leader_elect
         .or(file.leader_election.enabled)
@@ -218,6 +246,11 @@ pub async fn run(cmd: RunCommand) -> Result<ExitCode, Error> {
     {
         return fail(e);
     }
+    if let Some(webhook) = webhook {
+        if let Err(e) = crate::controller::conversion::start(client.clone(), webhook).await {
+            return fail(e);
+        }
+    }
     let (signalled_tx, signalled) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -230,6 +263,11 @@ pub async fn run(cmd: RunCommand) -> Result<ExitCode, Error> {
     let wait_signal = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
+    if args.webhook_only {
+        health.ready.store(true, std::sync::atomic::Ordering::Relaxed);
+        wait_signal(signalled).await;
+        return Ok(ExitCode::SUCCESS);
+    }
     let operator = run_operator(
         client,
         &server,
@@ -258,6 +296,59 @@ pub async fn run(cmd: RunCommand) -> Result<ExitCode, Error> {
         }
     }
 }
+
+/// The conversion webhook's settings, when it is to be served: a Service name (flag or
+/// configuration) or a URL. Its Secret lives in `namespace` (the operator's).
+fn webhook_config(
+    args: &ControllerArgs,
+    file: &OperatorConfiguration,
+    restricted: Option<&str>,
+    namespace: &str,
+) -> Result<Option<crate::controller::conversion::WebhookConfig>, Error> {
+    let w = &file.server.webhook;
+    let service = args
+        .webhook_service_name
+        .clone()
+        .or_else(|| w.service_name.clone().filter(|s| !s.is_empty()));
+    if service.is_none() && args.webhook_url.is_none() {
+        return Ok(None);
+    }
+    if let Some(ns) = restricted {
+        return Err(Error::Usage(format!(
+            "the conversion webhook is served by the cluster-wide operator (it patches the CRDs, \
+             which are cluster-scoped); this one is restricted to namespace {ns}: drop \
+             --webhook-service-name/--webhook-url and server.webhook.serviceName"
+        )));
+    }
+    if let Some(url) = &args.webhook_url {
+        let ok = url
+            .parse::<http::Uri>()
+            .is_ok_and(|u| u.scheme_str() == Some("https") && u.host().is_some());
+        if !ok {
+            return Err(Error::Usage(format!(
+                "--webhook-url {url:?}: use an https URL, e.g. https://127.0.0.1:9443/convert"
+            )));
+        }
+    }
+    let addr = args
+        .webhook_bind_address
+        .or_else(|| config_addr(&w.host, w.port, 9443))
+        .unwrap_or_else(|| parse_addr(":9443").expect("valid"));
+    Ok(Some(crate::controller::conversion::WebhookConfig {
+        addr,
+        namespace: namespace.to_string(),
+        service: service.unwrap_or_else(|| crate::api::crd::WEBHOOK_SERVICE_NAME.to_string()),
+        secret: args
+            .webhook_secret_name
+            .clone()
+            .or_else(|| w.secret_name.clone().filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| WEBHOOK_SECRET_NAME.to_string()),
+        url: args.webhook_url.clone(),
+    }))
+}
+
+/// Default name of the webhook's certificate Secret.
+pub const WEBHOOK_SECRET_NAME: &str = "dynamo-operator-webhook-cert";
 
 /// How long a stop may take from SIGTERM: controllers drain, then claims are released.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(20);

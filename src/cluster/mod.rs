@@ -5,6 +5,7 @@
 mod apply;
 pub mod applyset;
 mod client;
+pub mod conversion;
 mod error;
 pub mod leases;
 pub mod operator_config;
