@@ -39,6 +39,8 @@ fn with_crds() -> Option<&'static Cluster> {
     let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
     if !*done {
         ok(&c.dynamoctl(&["apply", "crds/"]));
+        // v1beta1 is the storage version: v1alpha1 requests need the conversion webhook.
+        c.conversion_webhook();
         *done = true;
     }
     Some(c)

@@ -20,6 +20,46 @@ pub struct ApplyMode {
     pub dry_run: bool,
 }
 
+/// A CRD's `spec.conversion` belongs to the operator once the CRD exists: it points the
+/// webhook at its Service (or a URL) and injects the CA bundle. Re-applying a CRD file keeps
+/// what is live there instead of resetting it (which would break conversion, or be invalid
+/// with both `url` and `service`); claiming the same values conflicts with no one.
+/// Only a webhook conversion is kept: a CRD from before (no conversion) gets the file's.
+pub fn keep_live_conversion(body: &mut Value, live: Option<&Value>) {
+    let webhook = |v: Option<&Value>| {
+        v.and_then(|v| v.pointer("/spec/conversion"))
+            .filter(|c| c["strategy"] == "Webhook" && c.pointer("/webhook/clientConfig").is_some())
+            .cloned()
+    };
+    if webhook(Some(body)).is_some()
+        && let Some(live) = webhook(live)
+    {
+        body["spec"]["conversion"] = live;
+    }
+}
+
+#[cfg(test)]
+mod conversion_tests {
+    use serde_json::json;
+
+    #[test]
+    fn a_live_webhook_conversion_is_kept_and_nothing_else() {
+        let file = json!({"spec": {"conversion": {"strategy": "Webhook",
+            "webhook": {"clientConfig": {"service": {"name": "a"}}}}}});
+        let live = json!({"spec": {"conversion": {"strategy": "Webhook",
+            "webhook": {"clientConfig": {"url": "https://x", "caBundle": "Y2E="}}}}});
+        let mut body = file.clone();
+        super::keep_live_conversion(&mut body, Some(&live));
+        assert_eq!(body, live);
+        // A CRD of an earlier install (no conversion) and a new one get the file's.
+        for live in [None, Some(json!({"spec": {"conversion": {"strategy": "None"}}}))] {
+            let mut body = file.clone();
+            super::keep_live_conversion(&mut body, live.as_ref());
+            assert_eq!(body, file);
+        }
+    }
+}
+
 /// Applies objects through a [`Resolver`].
 pub struct Applier {
     /// Resolves kinds.
@@ -64,6 +104,10 @@ impl Applier {
         let mut body = obj.clone();
         if let Some(ns) = ns {
             body["metadata"]["namespace"] = Value::String(ns);
+        }
+        if r.kind == "CustomResourceDefinition" {
+            let live = self.get(&r).await?;
+            keep_live_conversion(&mut body, live.as_ref());
         }
         let mut params = PatchParams::apply(&mode.field_manager);
         params.force = mode.force;

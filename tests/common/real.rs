@@ -249,6 +249,63 @@ impl Cluster {
     }
 }
 
+/// Namespace of the test webhook's certificate Secret.
+pub const WEBHOOK_NAMESPACE: &str = "dynamoctl-conversion";
+
+impl Cluster {
+    /// Serves the conversion webhook for the rest of this test process: the CRDs store
+    /// v1beta1, so every v1alpha1 request goes through it. A `run controller --webhook-only`
+    /// outside the cluster, as docs/operator.md describes (`--webhook-url` on 127.0.0.1); it
+    /// stops when this process exits (its shell waits on our stdin). Call after the CRDs are
+    /// applied; returns the URL the CRDs now name.
+    pub fn conversion_webhook(&self) -> String {
+        static URL: OnceLock<(String, Mutex<Child>)> = OnceLock::new();
+        let (url, _) = URL.get_or_init(|| {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let url = format!("https://127.0.0.1:{port}/convert");
+            let ns = std::env::temp_dir().join(format!("dynamoctl-webhook-ns-{}.yaml", std::process::id()));
+            std::fs::write(
+                &ns,
+                format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {WEBHOOK_NAMESPACE}\n"),
+            )
+            .unwrap();
+            let out = self.dynamoctl(&["apply", ns.to_str().unwrap()]);
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let log = self.dir.join(format!("webhook-{}.log", std::process::id()));
+            let child = Command::new("sh")
+                .arg("-c")
+                .arg(r#""$@" & pid=$!; read -r _; kill $pid"#)
+                .arg("webhook")
+                .arg(env!("CARGO_BIN_EXE_dynamoctl"))
+                .args(["run", "controller", "--webhook-only", "--webhook-url", &url])
+                .arg(format!("--webhook-bind-address=127.0.0.1:{port}"))
+                .arg(format!("--leader-election-namespace={WEBHOOK_NAMESPACE}"))
+                .args(["--health-probe-bind-address=127.0.0.1:0", "--metrics-bind-address=127.0.0.1:0"])
+                .arg("--kubeconfig")
+                .arg(&self.kubeconfig)
+                .env("RUST_LOG", "info")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .expect("the webhook starts");
+            // Ready when the API server converts through it: a server-side dry run of a
+            // v1alpha1 graph is stored (and so converted) as v1beta1.
+            wait_for(Duration::from_secs(60), "the conversion webhook to serve", || {
+                self.dynamoctl(&["apply", "-n", WEBHOOK_NAMESPACE, "--dry-run=server", "examples/mocker-agg.yaml"])
+                    .status
+                    .success()
+            });
+            (url, Mutex::new(child))
+        });
+        url.clone()
+    }
+}
+
 /// Polls `f` every 500 ms until it is true, panicking with `what` after `limit`.
 pub fn wait_for(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
