@@ -208,6 +208,8 @@ fn start_operator(sim: &Simulator, deployment: &Value, health_port: u16) -> toki
         "--health-probe-bind-address=127.0.0.1:{health_port}"
     ));
     args.push("--metrics-bind-address=127.0.0.1:0".to_string());
+    // A cluster-wide installation serves the conversion webhook (on :9443 in a pod).
+    args.push("--webhook-bind-address=127.0.0.1:0".to_string());
     tokio::process::Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
         .args(&args)
         .arg("--kubeconfig")
@@ -653,7 +655,8 @@ async fn unchanged_rerun_sends_zero_writes_and_a_change_one() {
     sim.clear_audit();
     let out = ok(&run(&sim, &["install"], &[]).await);
     assert!(sim.audit_writes().is_empty(), "{:?}", sim.audit_writes());
-    assert_eq!(out.lines().count(), 10, "{out}");
+    // 10 objects, and the conversion webhook's RBAC (4) and Service.
+    assert_eq!(out.lines().count(), 15, "{out}");
     assert!(out.lines().all(|l| l.ends_with(" unchanged")), "{out}");
 
     // An upgrade: only what changed is written.
@@ -1759,7 +1762,7 @@ async fn a_failure_half_way_says_what_was_applied() {
         "{err}"
     );
     assert!(
-        err.contains("not applied (2): Deployment dynamo-system/dynamo-operator, Service dynamo-system/dynamo-operator-metrics"),
+        err.contains("not applied (7): Deployment dynamo-system/dynamo-operator, Service dynamo-system/dynamo-operator-metrics, ClusterRole dynamo-operator-conversion, ClusterRoleBinding dynamo-operator-conversion, Role dynamo-system/dynamo-operator-conversion, RoleBinding dynamo-system/dynamo-operator-conversion, Service dynamo-system/dynamo-operator-webhook"),
         "{err}"
     );
     sim.set_faults(FaultConfig::default());

@@ -29,6 +29,8 @@ pub fn free_form_list(_: &mut SchemaGenerator) -> Schema {
 pub const WEBHOOK_SERVICE_NAMESPACE: &str = "dynamo-system";
 /// Name of the conversion webhook's Service (`dynamoctl install` and the chart create it).
 pub const WEBHOOK_SERVICE_NAME: &str = "dynamo-operator-webhook";
+/// Default name of the Secret holding the webhook's CA and serving certificate.
+pub const WEBHOOK_SECRET_NAME: &str = "dynamo-operator-webhook-cert";
 /// Path of the conversion endpoint.
 pub const WEBHOOK_PATH: &str = "/convert";
 

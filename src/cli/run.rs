@@ -332,7 +332,7 @@ fn webhook_config(
     }
     let addr = args
         .webhook_bind_address
-        .or_else(|| config_addr(&w.host, w.port, 9443))
+        .or_else(|| config_addr(&w.bind_address.clone().or(w.host.clone()), w.port, 9443))
         .unwrap_or_else(|| parse_addr(":9443").expect("valid"));
     Ok(Some(crate::controller::conversion::WebhookConfig {
         addr,
@@ -342,13 +342,10 @@ fn webhook_config(
             .webhook_secret_name
             .clone()
             .or_else(|| w.secret_name.clone().filter(|s| !s.is_empty()))
-            .unwrap_or_else(|| WEBHOOK_SECRET_NAME.to_string()),
+            .unwrap_or_else(|| crate::api::crd::WEBHOOK_SECRET_NAME.to_string()),
         url: args.webhook_url.clone(),
     }))
 }
-
-/// Default name of the webhook's certificate Secret.
-pub const WEBHOOK_SECRET_NAME: &str = "dynamo-operator-webhook-cert";
 
 /// How long a stop may take from SIGTERM: controllers drain, then claims are released.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(20);

@@ -84,7 +84,8 @@ pub struct Server {
     /// `/healthz` and `/readyz` (default `0.0.0.0:8081`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub health_probe: BindServer,
-    /// Upstream's admission webhooks (accepted; dynamoctl validates with CEL instead).
+    /// The conversion webhook (v1alpha1 <-> v1beta1). Upstream's admission webhooks are not
+    /// served: dynamoctl validates with CEL instead.
     #[serde(default, skip_serializing_if = "is_default")]
     pub webhook: WebhookServer,
 }
@@ -117,17 +118,19 @@ pub struct MetricsServer {
     pub secure: Option<bool>,
 }
 
-/// Upstream's webhook server settings (accepted for compatibility; not used).
+/// The conversion webhook's server: on when `serviceName` is set (cluster-wide operators only).
+/// The operator always provisions its own certificates into `secretName`; `certDir` and
+/// `certProvisionMode` are accepted for compatibility and not used.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookServer {
     /// Address to listen on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bind_address: Option<String>,
-    /// Port to listen on.
+    /// Port to listen on (default 9443).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
-    /// Host to listen on.
+    /// Host to listen on (upstream's name for `bindAddress`; `bindAddress` wins).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// Directory of the serving certificates.

@@ -2,7 +2,9 @@
 //! ([`InstallOptions::config`]) plus the keys the installation itself decides, because the
 //! Deployment depends on them (ports and probes, the namespace mode, leader election).
 
-use crate::config::{BindServer, LeaderElection, Namespace, NamespaceScope, OperatorConfiguration};
+use crate::config::{
+    BindServer, LeaderElection, Namespace, NamespaceScope, OperatorConfiguration, WebhookServer,
+};
 
 use super::{InstallOptions, format_duration};
 
@@ -10,12 +12,18 @@ use super::{InstallOptions, format_duration};
 pub const HEALTH_PORT: u16 = 8081;
 /// Port of `/metrics` (the metrics Service targets it).
 pub const METRICS_PORT: u16 = 8080;
+/// Port of the conversion webhook's HTTPS server (the webhook Service's target port).
+pub const WEBHOOK_PORT: u16 = 9443;
+/// The Service in front of the conversion webhook (cluster-wide installs).
+pub const WEBHOOK_SERVICE_NAME: &str = crate::api::crd::WEBHOOK_SERVICE_NAME;
+/// The Secret the operator keeps the webhook's CA and certificate in.
+pub const WEBHOOK_SECRET_NAME: &str = crate::api::crd::WEBHOOK_SECRET_NAME;
 /// Annotation of the operator's pod template: a configuration change rolls the operator.
 pub const CHECKSUM_ANNOTATION: &str = "checksum/config";
 
 /// The configuration the operator runs with. Keys the installation owns replace whatever
 /// `--operator-config` said: `server.{metrics,healthProbe}` bind address and port,
-/// `leaderElection` (always on, in the operator's namespace, default Lease name),
+/// `server.webhook` (the conversion webhook, cluster-wide only), `leaderElection` (always on, in the operator's namespace, default Lease name),
 /// `namespace` (restricted to the operator's namespace when namespace-scoped, with the
 /// marker's timing) and `logging.format` (json). A bundled etcd or NATS is the address unless
 /// one is given.
@@ -45,6 +53,19 @@ pub fn operator_config(opts: &InstallOptions) -> OperatorConfiguration {
         }
     } else {
         Namespace::default()
+    };
+    // The cluster-wide operator serves CRD conversion (it may patch the CRDs); a
+    // namespace-scoped one never does, whatever `--operator-config` said.
+    c.server.webhook = if opts.namespace_scoped {
+        WebhookServer::default()
+    } else {
+        WebhookServer {
+            bind_address: Some("0.0.0.0".into()),
+            port: Some(WEBHOOK_PORT),
+            secret_name: Some(WEBHOOK_SECRET_NAME.into()),
+            service_name: Some(WEBHOOK_SERVICE_NAME.into()),
+            ..WebhookServer::default()
+        }
     };
     c.logging.format = Some("json".into());
     let infra = &mut c.infrastructure;
@@ -90,6 +111,7 @@ mod tests {
             config_text(&InstallOptions::default()),
             "apiVersion: operator.config.dynamo.nvidia.com/v1alpha1\nkind: OperatorConfiguration\n\
              server:\n  metrics:\n    bindAddress: \"0.0.0.0\"\n    port: 8080\n  healthProbe:\n    bindAddress: \"0.0.0.0\"\n    port: 8081\n\
+             \x20 webhook:\n    bindAddress: \"0.0.0.0\"\n    port: 9443\n    secretName: dynamo-operator-webhook-cert\n    serviceName: dynamo-operator-webhook\n\
              leaderElection:\n  enabled: true\n  namespace: dynamo-system\n\
              logging:\n  format: json\n"
         );

@@ -13,7 +13,8 @@ mod rbac;
 
 pub use bundled::{ETCD_IMAGE, NATS_IMAGE};
 pub use config::{
-    CHECKSUM_ANNOTATION, HEALTH_PORT, METRICS_PORT, config_text, operator_config, sha256_hex,
+    CHECKSUM_ANNOTATION, HEALTH_PORT, METRICS_PORT, WEBHOOK_PORT, WEBHOOK_SECRET_NAME,
+    WEBHOOK_SERVICE_NAME, config_text, operator_config, sha256_hex,
 };
 pub use image::ImageRef;
 pub use monitoring::{API_VERSION as POD_MONITOR_API_VERSION, NAMES as POD_MONITOR_NAMES};
@@ -22,7 +23,7 @@ pub use objects::{
     SERVICE_ACCOUNT_NAME, crds, crds_json, labels, manifests, operator_args,
 };
 pub use options::{Bundled, InstallOptions, InvalidOptions, format_duration};
-pub use rbac::{rules, scope_rules};
+pub use rbac::{conversion_rules, rules, scope_rules, webhook_secret_rules};
 
 /// Names of the objects of a bundled `component` (`etcd`, `nats`) of install `instance`.
 pub fn bundled_names(instance: &str, component: &str) -> [String; 2] {

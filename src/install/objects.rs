@@ -4,13 +4,19 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::config::{CHECKSUM_ANNOTATION, HEALTH_PORT, METRICS_PORT, config_text, sha256_hex};
+use super::config::{
+    CHECKSUM_ANNOTATION, HEALTH_PORT, METRICS_PORT, WEBHOOK_PORT, WEBHOOK_SECRET_NAME,
+    WEBHOOK_SERVICE_NAME, config_text, sha256_hex,
+};
+use super::rbac::{conversion_rules, webhook_secret_rules};
 use super::{InstallOptions, rules};
 use crate::api::consts::{
     LABEL_APP_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, MANAGED_BY,
 };
 use crate::config::{CONFIG_MAP_KEY, CONFIG_MAP_NAME, MOUNT_DIR};
 
+/// The ClusterRole, Role and their bindings for the conversion webhook (cluster-wide installs).
+pub const CONVERSION_RBAC_NAME: &str = "dynamo-operator-conversion";
 /// `app.kubernetes.io/name` of every installed object, and the name of most of them.
 pub const NAME: &str = "dynamo-operator";
 /// The operator's ServiceAccount.
@@ -65,6 +71,15 @@ pub fn operator_args(opts: &InstallOptions) -> Vec<String> {
 /// [`InstallOptions::validate`] first.
 pub fn manifests(opts: &InstallOptions) -> Vec<Value> {
     let mut out = crds();
+    if !opts.namespace_scoped {
+        // Until the operator starts and injects its own (with the CA bundle), the CRDs name
+        // this installation's webhook Service.
+        for crd in &mut out {
+            if let Some(service) = crd.pointer_mut("/spec/conversion/webhook/clientConfig/service") {
+                service["namespace"] = json!(opts.namespace);
+            }
+        }
+    }
     let labels = labels(opts);
     let ns = opts.namespace.as_str();
     let meta = |name: &str| json!({ "name": name, "namespace": ns, "labels": labels });
@@ -125,9 +140,59 @@ pub fn manifests(opts: &InstallOptions) -> Vec<Value> {
             "ports": [{ "name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP" }],
         },
     }));
+    if !opts.namespace_scoped {
+        out.extend(conversion_objects(opts, &meta));
+    }
     out.extend(super::bundled::objects(opts));
     out.extend(super::monitoring::pod_monitors(opts));
     out
+}
+
+/// The conversion webhook's RBAC and Service (cluster-wide installs only: a namespace-scoped
+/// operator cannot patch the cluster-scoped CRDs, so conversion is the cluster-wide one's).
+/// The Service publishes not-ready pods: the webhook serves before the operator is Ready, and
+/// the operator cannot become Ready (it lists graphs) until conversion works.
+fn conversion_objects(opts: &InstallOptions, meta: &dyn Fn(&str) -> Value) -> Vec<Value> {
+    let subjects = json!([{ "kind": "ServiceAccount", "name": SERVICE_ACCOUNT_NAME, "namespace": opts.namespace }]);
+    let cluster_meta = json!({ "name": CONVERSION_RBAC_NAME, "labels": labels(opts) });
+    vec![
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": cluster_meta,
+            "rules": conversion_rules(),
+        }),
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": cluster_meta,
+            "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": CONVERSION_RBAC_NAME },
+            "subjects": subjects,
+        }),
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": meta(CONVERSION_RBAC_NAME),
+            "rules": webhook_secret_rules(WEBHOOK_SECRET_NAME),
+        }),
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": meta(CONVERSION_RBAC_NAME),
+            "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": CONVERSION_RBAC_NAME },
+            "subjects": subjects,
+        }),
+        json!({
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": meta(WEBHOOK_SERVICE_NAME),
+            "spec": {
+                "selector": selector(opts),
+                "publishNotReadyAddresses": true,
+                "ports": [{ "name": "webhook", "port": 443, "targetPort": "webhook", "protocol": "TCP" }],
+            },
+        }),
+    ]
 }
 
 /// The CRDs as committed in `src/install/crds.json`: generating them from the types takes
@@ -162,6 +227,13 @@ fn deployment(opts: &InstallOptions, meta: Value, config_checksum: &str) -> Valu
             "periodSeconds": period,
         })
     };
+    let mut ports = vec![
+        json!({ "name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP" }),
+        json!({ "name": "health", "containerPort": HEALTH_PORT, "protocol": "TCP" }),
+    ];
+    if !opts.namespace_scoped {
+        ports.push(json!({ "name": "webhook", "containerPort": WEBHOOK_PORT, "protocol": "TCP" }));
+    }
     json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -195,10 +267,7 @@ fn deployment(opts: &InstallOptions, meta: Value, config_checksum: &str) -> Valu
                             "name": "POD_NAME",
                             "valueFrom": { "fieldRef": { "fieldPath": "metadata.name" } },
                         }],
-                        "ports": [
-                            { "name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP" },
-                            { "name": "health", "containerPort": HEALTH_PORT, "protocol": "TCP" },
-                        ],
+                        "ports": ports,
                         "livenessProbe": probe("/healthz", 15, 20),
                         "readinessProbe": probe("/readyz", 5, 10),
                         // Measured footprint: RSS under 100 MiB with thousands of objects.
@@ -251,8 +320,22 @@ mod tests {
                 "ClusterRoleBinding",
                 "ConfigMap",
                 "Deployment",
+                "Service",
+                // The conversion webhook's.
+                "ClusterRole",
+                "ClusterRoleBinding",
+                "Role",
+                "RoleBinding",
                 "Service"
             ]
+        );
+        let webhook = objs.last().unwrap();
+        assert_eq!(webhook["metadata"]["name"], "dynamo-operator-webhook");
+        assert_eq!(webhook["spec"]["publishNotReadyAddresses"], true);
+        // The CRDs name this installation's webhook Service until the operator takes over.
+        assert_eq!(
+            objs[0].pointer("/spec/conversion/webhook/clientConfig/service/namespace"),
+            Some(&json!("dynamo-system"))
         );
         let dep = find(&objs, "Deployment");
         assert_eq!(dep["spec"]["strategy"]["type"], "Recreate");

@@ -67,6 +67,29 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
     ("events.k8s.io", &["events"], EMIT),
 ];
 
+/// The cluster-wide operator's extra rights for the conversion webhook, in a ClusterRole of
+/// their own: read and patch exactly the two CRDs (CA bundle, `clientConfig`) and their
+/// status (`storedVersions` after storage migration).
+pub fn conversion_rules() -> Vec<Value> {
+    let names = crate::cluster::conversion::CRD_NAMES;
+    vec![
+        json!({ "apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"],
+                "resourceNames": names, "verbs": ["get", "patch"] }),
+        json!({ "apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions/status"],
+                "resourceNames": names, "verbs": ["get", "patch"] }),
+    ]
+}
+
+/// The webhook's certificate Secret, in a Role in the operator's namespace: `create` cannot
+/// be limited to a name, reading and rotating can.
+pub fn webhook_secret_rules(secret: &str) -> Vec<Value> {
+    vec![
+        json!({ "apiGroups": [""], "resources": ["secrets"], "verbs": ["create"] }),
+        json!({ "apiGroups": [""], "resources": ["secrets"], "resourceNames": [secret],
+                "verbs": ["get", "update"] }),
+    ]
+}
+
 /// The operator's policy rules, as RBAC writes them.
 pub fn rules() -> Vec<Value> {
     RULES

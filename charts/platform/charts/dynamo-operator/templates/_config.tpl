@@ -56,6 +56,13 @@ server:
   healthProbe:
     bindAddress: "0.0.0.0"
     port: 8081
+{{- if not $nr.enabled }}
+  webhook:
+    bindAddress: "0.0.0.0"
+    port: 9443
+    secretName: dynamo-operator-webhook-cert
+    serviceName: dynamo-operator-webhook
+{{- end }}
 leaderElection:
   enabled: true
   namespace: {{ include "dynamo-operator.str" $ns }}
