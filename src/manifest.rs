@@ -404,7 +404,27 @@ const UNSUPPORTED_COMPONENT: &[(&str, &str)] = &[
 /// role overrides. Run on the object as written, so the paths are those of its version.
 /// `dynamoctl convert` does not call it: conversion carries every field.
 pub fn unsupported(manifest: &Manifest, subject: &str) -> Vec<Problem> {
-    let value = &manifest.document.value;
+    unsupported_fields(&manifest.document.value)
+        .into_iter()
+        .map(|(path, what)| {
+            let field = path.last().cloned().unwrap_or_default();
+            let message = format!(
+                "{field} asks for {what}, which dynamoctl does not support yet: remove it to render here, or deploy this graph with upstream's operator"
+            );
+            Problem {
+                file: manifest.file.clone(),
+                position: manifest.document.position_of(&path),
+                subject: subject.to_string(),
+                path: display_path(&path),
+                message,
+            }
+        })
+        .collect()
+}
+
+/// What [`unsupported`] refuses in an object (as JSON, in either version): each field's path
+/// and what it asks for. A `null` field is absent.
+pub fn unsupported_fields(value: &Value) -> Vec<(Vec<String>, &'static str)> {
     let kind = value
         .get("kind")
         .and_then(Value::as_str)
@@ -412,27 +432,14 @@ pub fn unsupported(manifest: &Manifest, subject: &str) -> Vec<Problem> {
     if !convert::is_convertible_kind(kind) {
         return Vec::new();
     }
+    let set = |v: &Value, field: &str| v.get(field).is_some_and(|f| !f.is_null());
     let mut out = Vec::new();
-    let mut refuse = |path: Vec<String>, what: &str| {
-        let field = path.last().cloned().unwrap_or_default();
-        let message = format!(
-            "{field} asks for {what}, which dynamoctl does not support yet: remove it to render here, or deploy this graph with upstream's operator"
-        );
-        let position = manifest.document.position_of(&path);
-        out.push(Problem {
-            file: manifest.file.clone(),
-            position,
-            subject: subject.to_string(),
-            path: display_path(&path),
-            message,
-        });
-    };
     let spec = value.get("spec").cloned().unwrap_or(Value::Null);
     let mut components: Vec<(Vec<String>, &Value)> = Vec::new();
     if kind == "DynamoGraphDeployment" {
         for (field, what) in UNSUPPORTED_GRAPH {
-            if spec.get(field).is_some() {
-                refuse(vec!["spec".into(), field.to_string()], what);
+            if set(&spec, field) {
+                out.push((vec!["spec".into(), field.to_string()], *what));
             }
         }
         if let Some(services) = spec.get("services").and_then(Value::as_object) {
@@ -459,26 +466,60 @@ pub fn unsupported(manifest: &Manifest, subject: &str) -> Vec<Problem> {
             p
         };
         for (field, what) in UNSUPPORTED_COMPONENT {
-            if c.get(field).is_some() {
-                refuse(here(&[field]), what);
+            if set(c, field) {
+                out.push((here(&[field]), *what));
             }
         }
         for role in ["leader", "worker"] {
-            if c.pointer(&format!("/multinode/{role}")).is_some() {
-                refuse(
+            if c.pointer(&format!("/multinode/{role}")).is_some_and(|v| !v.is_null()) {
+                out.push((
                     here(&["multinode", role]),
                     "multinode role overrides (Grove/LeaderWorkerSet)",
-                );
+                ));
             }
         }
         let ty = ["type", "componentType"]
             .iter()
             .find(|f| c.get(**f).and_then(Value::as_str) == Some("epp"));
         if let Some(ty) = ty {
-            refuse(here(&[ty]), "the endpoint picker (epp)");
+            out.push((here(&[ty]), "the endpoint picker (epp)"));
         }
     }
     out
+}
+
+/// For an object read from a cluster (the operator's view, v1alpha1): one message naming
+/// every refused field, or `None`. Fields only v1beta1 can say are kept in the private
+/// `nvidia.com/dgd-spec`/`dcd-spec` payload of a v1alpha1 object, so the object's v1beta1
+/// form is checked too and its findings named with their v1beta1 paths.
+pub fn refused_in_cluster_object(value: &Value) -> Option<String> {
+    let mut found: Vec<String> = Vec::new();
+    // A field both views show (most of them) is named once, by its v1alpha1 path.
+    let mut seen: Vec<(String, &str)> = Vec::new();
+    let mut say = |prefix: &str, fields: Vec<(Vec<String>, &'static str)>| {
+        for (path, what) in fields {
+            let key = (path.last().cloned().unwrap_or_default(), what);
+            if !seen.contains(&key) {
+                found.push(format!("{prefix}{} asks for {what}", display_path(&path)));
+                seen.push(key);
+            }
+        }
+    };
+    say("", unsupported_fields(value));
+    let preserved = value
+        .pointer("/metadata/annotations")
+        .and_then(Value::as_object)
+        .is_some_and(|a| a.keys().any(|k| k == convert::preserve::DGD_SPEC || k == convert::preserve::DCD_SPEC));
+    if preserved && let Ok(beta) = convert::convert_value(value, convert::V1BETA1) {
+        say("(as nvidia.com/v1beta1) ", unsupported_fields(&beta));
+    }
+    (!found.is_empty()).then(|| {
+        format!(
+            "{}, which dynamoctl does not support yet: remove {}, or deploy this graph with upstream's operator",
+            found.join("; "),
+            if found.len() == 1 { "it" } else { "them" }
+        )
+    })
 }
 
 /// The schema of a Dynamo kind in a version. The schemas are embedded as generated JSON

@@ -124,10 +124,18 @@ impl Reconciler {
     ) -> Result<GraphOutcome, ClusterError> {
         let ns = dgd.namespace().unwrap_or_else(|| "default".to_string());
         let name = dgd.name_any();
-        let children = match render::graph(dgd, &self.render) {
+        // `kubectl apply` skips dynamoctl's client-side refusals: an unsupported field read
+        // from the cluster fails validation by name instead of rendering without it.
+        let refused = serde_json::to_value(dgd)
+            .ok()
+            .and_then(|v| crate::manifest::refused_in_cluster_object(&v));
+        let rendered = match refused {
+            Some(message) => Err(message),
+            None => render::graph(dgd, &self.render).map_err(|e| e.to_string()),
+        };
+        let children = match rendered {
             Ok(c) => c,
-            Err(e) => {
-                let message = e.to_string();
+            Err(message) => {
                 let status = crate::status::validation_failed(dgd, &message, now);
                 self.write_graph_status(dgd, &status).await?;
                 return Ok(GraphOutcome::Invalid(message));
@@ -278,13 +286,20 @@ impl Reconciler {
     ) -> Result<bool, ClusterError> {
         let ns = dcd.namespace().unwrap_or_else(|| "default".to_string());
         let name = dcd.name_any();
-        let objects = match render::component(dcd, &self.render) {
+        let refused = serde_json::to_value(dcd)
+            .ok()
+            .and_then(|v| crate::manifest::refused_in_cluster_object(&v));
+        let rendered = match refused {
+            Some(message) => Err(message),
+            None => render::component(dcd, &self.render).map_err(|e| e.to_string()),
+        };
+        let objects = match rendered {
             Ok(o) => o,
-            Err(e) => {
+            Err(message) => {
                 return Err(ClusterError::Rejected {
                     object: format!("DynamoComponentDeployment {ns}/{name}"),
                     code: 422,
-                    message: e.to_string(),
+                    message,
                 });
             }
         };
