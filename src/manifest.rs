@@ -471,7 +471,9 @@ pub fn unsupported_fields(value: &Value) -> Vec<(Vec<String>, &'static str)> {
             }
         }
         for role in ["leader", "worker"] {
-            if c.pointer(&format!("/multinode/{role}")).is_some_and(|v| !v.is_null()) {
+            if c.pointer(&format!("/multinode/{role}"))
+                .is_some_and(|v| !v.is_null())
+            {
                 out.push((
                     here(&["multinode", role]),
                     "multinode role overrides (Grove/LeaderWorkerSet)",
@@ -509,7 +511,10 @@ pub fn refused_in_cluster_object(value: &Value) -> Option<String> {
     let preserved = value
         .pointer("/metadata/annotations")
         .and_then(Value::as_object)
-        .is_some_and(|a| a.keys().any(|k| k == convert::preserve::DGD_SPEC || k == convert::preserve::DCD_SPEC));
+        .is_some_and(|a| {
+            a.keys()
+                .any(|k| k == convert::preserve::DGD_SPEC || k == convert::preserve::DCD_SPEC)
+        });
     if preserved && let Ok(beta) = convert::convert_value(value, convert::V1BETA1) {
         say("(as nvidia.com/v1beta1) ", unsupported_fields(&beta));
     }

@@ -36,16 +36,24 @@ async fn a_refused_field_applied_around_dynamoctl_fails_validation_by_name() {
         plural: "dynamographdeployments".into(),
     };
     let api: Api<DynamicObject> = Api::namespaced_with(sim.client(), "default", &resource);
-    api.create(&PostParams::default(), &serde_json::from_value(graph).unwrap())
-        .await
-        .unwrap();
+    api.create(
+        &PostParams::default(),
+        &serde_json::from_value(graph).unwrap(),
+    )
+    .await
+    .unwrap();
 
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let _controller = tokio::process::Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
         .args(["run", "controller", "--kubeconfig"])
         .arg(sim.kubeconfig_path())
-        .args(["--health-probe-bind-address", &addr, "--metrics-bind-address", &addr])
+        .args([
+            "--health-probe-bind-address",
+            &addr,
+            "--metrics-bind-address",
+            &addr,
+        ])
         .env("RUST_LOG", "warn")
         .kill_on_drop(true)
         .spawn()
@@ -53,7 +61,12 @@ async fn a_refused_field_applied_around_dynamoctl_fails_validation_by_name() {
 
     let start = Instant::now();
     let message = loop {
-        let live = sim.object("nvidia.com", "dynamographdeployments", "default", "mocker-agg");
+        let live = sim.object(
+            "nvidia.com",
+            "dynamographdeployments",
+            "default",
+            "mocker-agg",
+        );
         let ready = live.as_ref().and_then(|g| {
             g.pointer("/status/conditions")?
                 .as_array()?
@@ -66,11 +79,17 @@ async fn a_refused_field_applied_around_dynamoctl_fails_validation_by_name() {
             assert_eq!(live.unwrap()["status"]["state"], "failed");
             break ready["message"].as_str().unwrap().to_string();
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "no status written");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no status written"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(message.starts_with("Validation failed: "), "{message}");
-    assert!(message.contains("spec.restart asks for graph restarts"), "{message}");
+    assert!(
+        message.contains("spec.restart asks for graph restarts"),
+        "{message}"
+    );
     assert!(
         message.contains("spec.services.Worker.frontendSidecar asks for frontend sidecars"),
         "{message}"
@@ -78,21 +97,33 @@ async fn a_refused_field_applied_around_dynamoctl_fails_validation_by_name() {
     // Nothing was rendered from it.
     for plural in ["dynamocomponentdeployments"] {
         assert!(
-            sim.object("nvidia.com", plural, "default", "mocker-agg-frontend").is_none(),
+            sim.object("nvidia.com", plural, "default", "mocker-agg-frontend")
+                .is_none(),
             "{plural}"
         );
     }
-    assert!(sim.object("apps", "deployments", "default", "mocker-agg-frontend").is_none());
+    assert!(
+        sim.object("apps", "deployments", "default", "mocker-agg-frontend")
+            .is_none()
+    );
     // And a Warning Event says why.
-    let events: Api<k8s_openapi::api::events::v1::Event> =
-        Api::namespaced(sim.client(), "default");
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(sim.client(), "default");
     let start = Instant::now();
     loop {
         let list = events.list(&Default::default()).await.unwrap();
-        let found = list.items.iter().find(|e| e.reason.as_deref() == Some("ValidationFailed"));
+        let found = list
+            .items
+            .iter()
+            .find(|e| e.reason.as_deref() == Some("ValidationFailed"));
         if let Some(e) = found {
             assert_eq!(e.type_.as_deref(), Some("Warning"));
-            assert!(e.note.as_deref().unwrap_or_default().contains("spec.restart"), "{e:?}");
+            assert!(
+                e.note
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("spec.restart"),
+                "{e:?}"
+            );
             break;
         }
         assert!(start.elapsed() < Duration::from_secs(10), "no Event");
@@ -113,10 +144,15 @@ fn v1beta1_only_fields_are_found_in_the_preserved_payload() {
         ] }
     });
     let alpha = dynamoctl::api::convert::convert_value(&beta, "nvidia.com/v1alpha1").unwrap();
-    assert!(alpha["metadata"]["annotations"]["nvidia.com/dgd-spec"].is_string(), "{alpha}");
+    assert!(
+        alpha["metadata"]["annotations"]["nvidia.com/dgd-spec"].is_string(),
+        "{alpha}"
+    );
     let message = dynamoctl::manifest::refused_in_cluster_object(&alpha).unwrap();
     assert!(
-        message.contains("(as nvidia.com/v1beta1) spec.components[1].experimental asks for preview features"),
+        message.contains(
+            "(as nvidia.com/v1beta1) spec.components[1].experimental asks for preview features"
+        ),
         "{message}"
     );
     // A clean graph passes.

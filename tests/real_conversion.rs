@@ -64,7 +64,14 @@ fn v1alpha1_objects_are_stored_as_v1beta1_through_the_webhook_and_migrated() {
     let stored_versions = |crd: &str| get(&["crd", crd])["status"]["storedVersions"].clone();
 
     // 1. An earlier install: v1alpha1 is the only (and storage) version, no conversion.
-    let _ = kubectl(&["delete", "crd", DGD, DCD, "--ignore-not-found", "--wait=true"]);
+    let _ = kubectl(&[
+        "delete",
+        "crd",
+        DGD,
+        DCD,
+        "--ignore-not-found",
+        "--wait=true",
+    ]);
     let old: Vec<Value> = dynamoctl::install::crds()
         .into_iter()
         .filter(|c| c["spec"]["names"]["plural"] != "dynamoworkermetadatas")
@@ -79,27 +86,67 @@ fn v1alpha1_objects_are_stored_as_v1beta1_through_the_webhook_and_migrated() {
     let old_file = c.dir.join(format!("old-crds-{}.json", std::process::id()));
     std::fs::write(
         &old_file,
-        serde_json::to_string(&serde_json::json!({"apiVersion": "v1", "kind": "List", "items": old}))
-            .unwrap(),
+        serde_json::to_string(
+            &serde_json::json!({"apiVersion": "v1", "kind": "List", "items": old}),
+        )
+        .unwrap(),
     )
     .unwrap();
     ok(&kubectl(&["apply", "-f", old_file.to_str().unwrap()]).unwrap());
-    ok(&kubectl(&["wait", "--for=condition=Established", &format!("crd/{DGD}"), &format!("crd/{DCD}"), "--timeout=60s"]).unwrap());
+    ok(&kubectl(&[
+        "wait",
+        "--for=condition=Established",
+        &format!("crd/{DGD}"),
+        &format!("crd/{DCD}"),
+        "--timeout=60s",
+    ])
+    .unwrap());
     let ns = c.namespace("real-conversion");
     ok(&kubectl(&["apply", "-n", &ns, "-f", "examples/mocker-agg.yaml"]).unwrap());
-    let before = get(&["dynamographdeployments.v1alpha1.nvidia.com", "-n", &ns, "mocker-agg"]);
+    let before = get(&[
+        "dynamographdeployments.v1alpha1.nvidia.com",
+        "-n",
+        &ns,
+        "mocker-agg",
+    ]);
     assert_eq!(stored_versions(DGD), serde_json::json!(["v1alpha1"]));
 
     // 2. The upgrade, client-side as the docs allow: both CRDs fit kubectl's last-applied
     // annotation. v1beta1 becomes the storage version; the old objects are still v1alpha1.
     ok(&kubectl(&["apply", "-f", "crds/"]).unwrap());
-    ok(&kubectl(&["wait", "--for=condition=Established", &format!("crd/{DGD}"), &format!("crd/{DCD}"), "--timeout=60s"]).unwrap());
-    assert_eq!(stored_versions(DGD), serde_json::json!(["v1alpha1", "v1beta1"]));
+    ok(&kubectl(&[
+        "wait",
+        "--for=condition=Established",
+        &format!("crd/{DGD}"),
+        &format!("crd/{DCD}"),
+        "--timeout=60s",
+    ])
+    .unwrap());
+    assert_eq!(
+        stored_versions(DGD),
+        serde_json::json!(["v1alpha1", "v1beta1"])
+    );
     for (version, field, says) in [
-        ("nvidia.com/v1beta1", "dynamographdeployments.spec.components", "The components"),
-        ("nvidia.com/v1alpha1", "dynamographdeployments.spec.services", "services"),
-        ("nvidia.com/v1beta1", "dynamocomponentdeployments.spec.podTemplate", "podTemplate"),
-        ("nvidia.com/v1alpha1", "dynamocomponentdeployments.spec.extraPodSpec", "extraPodSpec"),
+        (
+            "nvidia.com/v1beta1",
+            "dynamographdeployments.spec.components",
+            "The components",
+        ),
+        (
+            "nvidia.com/v1alpha1",
+            "dynamographdeployments.spec.services",
+            "services",
+        ),
+        (
+            "nvidia.com/v1beta1",
+            "dynamocomponentdeployments.spec.podTemplate",
+            "podTemplate",
+        ),
+        (
+            "nvidia.com/v1alpha1",
+            "dynamocomponentdeployments.spec.extraPodSpec",
+            "extraPodSpec",
+        ),
     ] {
         // Discovery of a new version takes a moment to reach kubectl's OpenAPI view.
         let mut out = String::new();
@@ -108,7 +155,10 @@ fn v1alpha1_objects_are_stored_as_v1beta1_through_the_webhook_and_migrated() {
             out = text(&o.stdout);
             o.status.success()
         });
-        assert!(out.contains(&format!("VERSION:    {}", &version[11..])), "{out}");
+        assert!(
+            out.contains(&format!("VERSION:    {}", &version[11..])),
+            "{out}"
+        );
         assert!(out.contains(says), "{out}");
     }
 
@@ -123,7 +173,10 @@ fn v1alpha1_objects_are_stored_as_v1beta1_through_the_webhook_and_migrated() {
             .args(["run", "controller", "--webhook-only", "--webhook-url", &url])
             .arg(format!("--webhook-bind-address=127.0.0.1:{port}"))
             .arg(format!("--leader-election-namespace={webhook_ns}"))
-            .args(["--health-probe-bind-address=127.0.0.1:0", "--metrics-bind-address=127.0.0.1:0"])
+            .args([
+                "--health-probe-bind-address=127.0.0.1:0",
+                "--metrics-bind-address=127.0.0.1:0",
+            ])
             .arg("--kubeconfig")
             .arg(&c.kubeconfig)
             .env("RUST_LOG", "info")
@@ -132,22 +185,37 @@ fn v1alpha1_objects_are_stored_as_v1beta1_through_the_webhook_and_migrated() {
             .spawn()
             .unwrap(),
     );
-    wait_for(Duration::from_secs(90), "storage migration to trim storedVersions", || {
-        stored_versions(DGD) == serde_json::json!(["v1beta1"])
-            && stored_versions(DCD) == serde_json::json!(["v1beta1"])
-    });
+    wait_for(
+        Duration::from_secs(90),
+        "storage migration to trim storedVersions",
+        || {
+            stored_versions(DGD) == serde_json::json!(["v1beta1"])
+                && stored_versions(DCD) == serde_json::json!(["v1beta1"])
+        },
+    );
     for crd in [DGD, DCD] {
         let live = get(&["crd", crd]);
         let config = &live["spec"]["conversion"]["webhook"]["clientConfig"];
         assert_eq!(config["url"], url.as_str(), "{crd}");
         assert!(config["service"].is_null(), "{crd}");
-        assert!(config["caBundle"].as_str().is_some_and(|b| b.len() > 100), "{crd}");
+        assert!(
+            config["caBundle"].as_str().is_some_and(|b| b.len() > 100),
+            "{crd}"
+        );
     }
     let secret = get(&["secret", "-n", &webhook_ns, "dynamo-operator-webhook-cert"]);
     assert_eq!(secret["type"], "kubernetes.io/tls");
     // The old graph was rewritten (a real write: a new resourceVersion) and reads the same.
-    let after = get(&["dynamographdeployments.v1alpha1.nvidia.com", "-n", &ns, "mocker-agg"]);
-    assert_ne!(after["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"]);
+    let after = get(&[
+        "dynamographdeployments.v1alpha1.nvidia.com",
+        "-n",
+        &ns,
+        "mocker-agg",
+    ]);
+    assert_ne!(
+        after["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"]
+    );
     assert_eq!(after["spec"], before["spec"]);
 
     // 4. A v1alpha1 apply is stored as v1beta1 and reads back as either version.
@@ -157,7 +225,12 @@ fn v1alpha1_objects_are_stored_as_v1beta1_through_the_webhook_and_migrated() {
     let file = c.dir.join(format!("alpha-{}.yaml", std::process::id()));
     std::fs::write(&file, graph).unwrap();
     ok(&kubectl(&["apply", "-n", &ns, "-f", file.to_str().unwrap()]).unwrap());
-    let beta = get(&["dynamographdeployments.v1beta1.nvidia.com", "-n", &ns, "applied-as-alpha"]);
+    let beta = get(&[
+        "dynamographdeployments.v1beta1.nvidia.com",
+        "-n",
+        &ns,
+        "applied-as-alpha",
+    ]);
     assert_eq!(beta["apiVersion"], "nvidia.com/v1beta1");
     let names: Vec<&str> = beta["spec"]["components"]
         .as_array()
@@ -166,27 +239,70 @@ fn v1alpha1_objects_are_stored_as_v1beta1_through_the_webhook_and_migrated() {
         .map(|c| c["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["Frontend", "Worker"]);
-    let alpha = get(&["dynamographdeployments.v1alpha1.nvidia.com", "-n", &ns, "applied-as-alpha"]);
+    let alpha = get(&[
+        "dynamographdeployments.v1alpha1.nvidia.com",
+        "-n",
+        &ns,
+        "applied-as-alpha",
+    ]);
     assert_eq!(alpha["apiVersion"], "nvidia.com/v1alpha1");
-    assert_eq!(alpha["spec"], before["spec"], "lossless through the webhook");
+    assert_eq!(
+        alpha["spec"], before["spec"],
+        "lossless through the webhook"
+    );
     // A v1beta1 write, and the v1alpha1 view follows.
-    let mut edited = get(&["dynamographdeployments.v1beta1.nvidia.com", "-n", &ns, "mocker-agg"]);
+    let mut edited = get(&[
+        "dynamographdeployments.v1beta1.nvidia.com",
+        "-n",
+        &ns,
+        "mocker-agg",
+    ]);
     edited["spec"]["components"][1]["replicas"] = 3.into();
-    edited["metadata"].as_object_mut().unwrap().remove("managedFields");
+    edited["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("managedFields");
     let edited_file = c.dir.join(format!("beta-{}.json", std::process::id()));
     std::fs::write(&edited_file, edited.to_string()).unwrap();
     ok(&kubectl(&["replace", "-f", edited_file.to_str().unwrap()]).unwrap());
-    let alpha = get(&["dynamographdeployments.v1alpha1.nvidia.com", "-n", &ns, "mocker-agg"]);
+    let alpha = get(&[
+        "dynamographdeployments.v1alpha1.nvidia.com",
+        "-n",
+        &ns,
+        "mocker-agg",
+    ]);
     assert_eq!(alpha["spec"]["services"]["Worker"]["replicas"], 3);
 
     // 5. Proof of the storage version: with the webhook gone, the graph written only as
     // v1alpha1 still reads as v1beta1 (stored so: nothing to convert) but not as v1alpha1.
     drop(webhook);
-    let beta_read = kubectl(&["get", "dynamographdeployments.v1beta1.nvidia.com", "-n", &ns, "applied-as-alpha", "-o", "name"]).unwrap();
+    let beta_read = kubectl(&[
+        "get",
+        "dynamographdeployments.v1beta1.nvidia.com",
+        "-n",
+        &ns,
+        "applied-as-alpha",
+        "-o",
+        "name",
+    ])
+    .unwrap();
     assert!(beta_read.status.success(), "{}", text(&beta_read.stderr));
-    let alpha_read = kubectl(&["get", "dynamographdeployments.v1alpha1.nvidia.com", "-n", &ns, "applied-as-alpha", "-o", "name"]).unwrap();
+    let alpha_read = kubectl(&[
+        "get",
+        "dynamographdeployments.v1alpha1.nvidia.com",
+        "-n",
+        &ns,
+        "applied-as-alpha",
+        "-o",
+        "name",
+    ])
+    .unwrap();
     assert!(!alpha_read.status.success());
-    assert!(text(&alpha_read.stderr).contains("conversion webhook"), "{}", text(&alpha_read.stderr));
+    assert!(
+        text(&alpha_read.stderr).contains("conversion webhook"),
+        "{}",
+        text(&alpha_read.stderr)
+    );
 
     // Leave the cluster as other tests expect it: graphs served through a webhook.
     c.conversion_webhook();

@@ -146,7 +146,13 @@ async fn the_webhook_converts_over_https_with_the_ca_it_injected() {
         serde_saphyr::from_str(&common::sim::read("examples/mocker-agg.yaml")).unwrap();
     graph["metadata"]["namespace"] = json!("team-a");
     graph["metadata"]["uid"] = json!("6b1d");
-    let (status, body) = post(port, &ca, "/convert", review("nvidia.com/v1beta1", json!([graph]))).await;
+    let (status, body) = post(
+        port,
+        &ca,
+        "/convert",
+        review("nvidia.com/v1beta1", json!([graph])),
+    )
+    .await;
     assert_eq!(status, 200);
     let out: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(out["kind"], "ConversionReview");
@@ -155,14 +161,26 @@ async fn the_webhook_converts_over_https_with_the_ca_it_injected() {
     let beta = out["response"]["convertedObjects"][0].clone();
     assert_eq!(beta["apiVersion"], "nvidia.com/v1beta1");
     assert_eq!(beta["metadata"]["uid"], "6b1d");
-    let (_, body) = post(port, &ca, "/convert", review("nvidia.com/v1alpha1", json!([beta]))).await;
+    let (_, body) = post(
+        port,
+        &ca,
+        "/convert",
+        review("nvidia.com/v1alpha1", json!([beta])),
+    )
+    .await;
     let back: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(back["response"]["convertedObjects"][0], graph);
 
     // Bad input: a failed review naming the object and the field, never a crash.
     let mut malformed = graph.clone();
     malformed["spec"]["services"]["Worker"]["replicas"] = json!("two");
-    let (status, body) = post(port, &ca, "/convert", review("nvidia.com/v1beta1", json!([malformed]))).await;
+    let (status, body) = post(
+        port,
+        &ca,
+        "/convert",
+        review("nvidia.com/v1beta1", json!([malformed])),
+    )
+    .await;
     assert_eq!(status, 200);
     let out: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(out["response"]["result"]["status"], "Failure");
@@ -171,9 +189,18 @@ async fn the_webhook_converts_over_https_with_the_ca_it_injected() {
     let (status, body) = post(port, &ca, "/convert", b"{not json".to_vec()).await;
     assert_eq!(status, 400);
     assert!(String::from_utf8_lossy(&body).contains("not JSON"));
-    let (status, _) = post(port, &ca, "/elsewhere", review("nvidia.com/v1beta1", json!([]))).await;
+    let (status, _) = post(
+        port,
+        &ca,
+        "/elsewhere",
+        review("nvidia.com/v1beta1", json!([])),
+    )
+    .await;
     assert_eq!(status, 404);
-    assert!(process.try_wait().unwrap().is_none(), "the webhook is still serving");
+    assert!(
+        process.try_wait().unwrap().is_none(),
+        "the webhook is still serving"
+    );
 
     // A restart (or a second replica) reuses the valid certificates.
     process.kill().await.unwrap();
@@ -200,11 +227,20 @@ async fn a_namespace_scoped_operator_refuses_to_serve_conversion() {
         &[],
     )
     .await;
-    assert_eq!(out.status.code(), Some(2), "{}", common::sim::text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        common::sim::text(&out.stderr)
+    );
     assert!(common::sim::text(&out.stderr).contains("cluster-wide operator"));
     let out = common::sim::run(
         &sim,
-        &["run", "controller", "--webhook-url=http://127.0.0.1:1/convert"],
+        &[
+            "run",
+            "controller",
+            "--webhook-url=http://127.0.0.1:1/convert",
+        ],
         &[],
     )
     .await;

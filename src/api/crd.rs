@@ -361,10 +361,7 @@ mod size {
                 .iter()
                 .map(|v| (v.name.as_str(), v.served, v.storage))
                 .collect();
-            assert_eq!(
-                names,
-                [("v1alpha1", true, false), ("v1beta1", true, true)]
-            );
+            assert_eq!(names, [("v1alpha1", true, false), ("v1beta1", true, true)]);
             let json = super::last_applied_size(&crd);
             let yaml = crate::yaml::to_string(&crd).unwrap().len();
             println!(

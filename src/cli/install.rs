@@ -653,6 +653,9 @@ pub async fn run_uninstall(args: UninstallArgs) -> Result<ExitCode, Error> {
         order.push(namespaced("v1", "Service", &headless));
     }
     order.extend([
+        // The conversion webhook's Service and the certificate Secret the operator made.
+        namespaced("v1", "Service", crate::install::WEBHOOK_SERVICE_NAME),
+        namespaced("v1", "Secret", crate::install::WEBHOOK_SECRET_NAME),
         namespaced("v1", "Service", METRICS_SERVICE_NAME),
         deployment_ref(&namespace),
         namespaced("v1", "ConfigMap", crate::config::CONFIG_MAP_NAME),
@@ -670,6 +673,12 @@ pub async fn run_uninstall(args: UninstallArgs) -> Result<ExitCode, Error> {
         rbac("RoleBinding", Some(&namespace)),
         rbac("Role", Some(&namespace)),
     ]);
+    for kind in ["RoleBinding", "Role"] {
+        order.push(ObjectRef {
+            name: crate::install::CONVERSION_RBAC_NAME.into(),
+            ..rbac(kind, Some(&namespace))
+        });
+    }
     // The cluster-wide binding is this install's only when it binds this namespace's
     // ServiceAccount; another namespace's cluster-wide install is left alone.
     let crb = rbac("ClusterRoleBinding", None);
@@ -682,6 +691,12 @@ pub async fn run_uninstall(args: UninstallArgs) -> Result<ExitCode, Error> {
     if binds_us {
         order.push(crb);
         order.push(rbac("ClusterRole", None));
+        for kind in ["ClusterRoleBinding", "ClusterRole"] {
+            order.push(ObjectRef {
+                name: crate::install::CONVERSION_RBAC_NAME.into(),
+                ..rbac(kind, None)
+            });
+        }
     }
     order.push(namespaced("v1", "ServiceAccount", SERVICE_ACCOUNT_NAME));
     let ns_ref = namespace_ref(&namespace);

@@ -264,7 +264,9 @@ pub async fn run(cmd: RunCommand) -> Result<ExitCode, Error> {
         let _ = rx.wait_for(|s| *s).await;
     };
     if args.webhook_only {
-        health.ready.store(true, std::sync::atomic::Ordering::Relaxed);
+        health
+            .ready
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         wait_signal(signalled).await;
         return Ok(ExitCode::SUCCESS);
     }

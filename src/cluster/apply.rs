@@ -52,7 +52,10 @@ mod conversion_tests {
         super::keep_live_conversion(&mut body, Some(&live));
         assert_eq!(body, live);
         // A CRD of an earlier install (no conversion) and a new one get the file's.
-        for live in [None, Some(json!({"spec": {"conversion": {"strategy": "None"}}}))] {
+        for live in [
+            None,
+            Some(json!({"spec": {"conversion": {"strategy": "None"}}})),
+        ] {
             let mut body = file.clone();
             super::keep_live_conversion(&mut body, live.as_ref());
             assert_eq!(body, file);

@@ -244,11 +244,9 @@ pub async fn migrate_storage(client: &Client) -> Result<Vec<Migrated>, ClusterEr
                 let namespaced: Api<DynamicObject> =
                     Api::namespaced_with(client.clone(), ns, &resource);
                 // The resourceVersion makes it an update of exactly what was listed.
-                let patch = json!({ "metadata": { "resourceVersion": item.metadata.resource_version } });
-                match namespaced
-                    .patch(n, &params(), &Patch::Merge(&patch))
-                    .await
-                {
+                let patch =
+                    json!({ "metadata": { "resourceVersion": item.metadata.resource_version } });
+                match namespaced.patch(n, &params(), &Patch::Merge(&patch)).await {
                     Ok(_) => rewritten += 1,
                     Err(e) if is_status(&e, 404) || is_status(&e, 409) => {}
                     Err(e) => {
@@ -270,7 +268,12 @@ pub async fn migrate_storage(client: &Client) -> Result<Vec<Migrated>, ClusterEr
         crds.patch_status(name, &params(), &Patch::Merge(&patch))
             .await
             .map_err(|e| rejected(&object, e))?;
-        tracing::info!(crd = name, ?stored, rewritten, "storage migrated to {STORAGE_VERSION}");
+        tracing::info!(
+            crd = name,
+            ?stored,
+            rewritten,
+            "storage migrated to {STORAGE_VERSION}"
+        );
         out.push(Migrated {
             crd: name.to_string(),
             stored_before: stored,

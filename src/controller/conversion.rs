@@ -61,16 +61,24 @@ impl WebhookConfig {
 /// migration and renewals go on in the background for the life of the process.
 pub async fn start(client: Client, cfg: WebhookConfig) -> Result<SocketAddr, RunError> {
     let hosts = cfg.hosts();
-    let startup = |e: crate::cluster::ClusterError| {
-        RunError::Startup(format!("conversion webhook: {e}"))
-    };
-    let bundle = ensure_certificate(&client, &cfg.namespace, &cfg.secret, &hosts, SystemTime::now())
-        .await
-        .map_err(startup)?;
+    let startup =
+        |e: crate::cluster::ClusterError| RunError::Startup(format!("conversion webhook: {e}"));
+    let bundle = ensure_certificate(
+        &client,
+        &cfg.namespace,
+        &cfg.secret,
+        &hosts,
+        SystemTime::now(),
+    )
+    .await
+    .map_err(startup)?;
     let tls = Tls::new(&bundle.cert, &bundle.key)
         .map_err(|e| RunError::Startup(format!("conversion webhook: {e}")))?;
     let bound = serve(cfg.addr, tls.clone()).await.map_err(|e| {
-        RunError::Bind(format!("cannot serve the conversion webhook on {}: {e}", cfg.addr))
+        RunError::Bind(format!(
+            "cannot serve the conversion webhook on {}: {e}",
+            cfg.addr
+        ))
     })?;
     inject(&client, &client_config(&cfg.endpoint(), &bundle.ca_cert))
         .await
@@ -98,7 +106,15 @@ async fn maintain(client: Client, cfg: WebhookConfig, tls: Tls, mut bundle: cert
         }
         tokio::time::sleep(if ok { MAINTENANCE_PERIOD } else { RETRY }).await;
         // Renewal, or another replica's renewal: serve whatever the Secret holds now.
-        match ensure_certificate(&client, &cfg.namespace, &cfg.secret, &hosts, SystemTime::now()).await {
+        match ensure_certificate(
+            &client,
+            &cfg.namespace,
+            &cfg.secret,
+            &hosts,
+            SystemTime::now(),
+        )
+        .await
+        {
             Ok(fresh) => {
                 if fresh != bundle {
                     if let Err(e) = tls.replace(&fresh.cert, &fresh.key) {

@@ -19,8 +19,9 @@ pub use config::{
 pub use image::ImageRef;
 pub use monitoring::{API_VERSION as POD_MONITOR_API_VERSION, NAMES as POD_MONITOR_NAMES};
 pub use objects::{
-    DEPLOYMENT_NAME, FIELD_MANAGER, METRICS_SERVICE_NAME, NAME, POD_MONITORS_ANNOTATION,
-    SERVICE_ACCOUNT_NAME, crds, crds_json, labels, manifests, operator_args,
+    CONVERSION_RBAC_NAME, DEPLOYMENT_NAME, FIELD_MANAGER, METRICS_SERVICE_NAME, NAME,
+    POD_MONITORS_ANNOTATION, SERVICE_ACCOUNT_NAME, crds, crds_json, labels, manifests,
+    operator_args,
 };
 pub use options::{Bundled, InstallOptions, InvalidOptions, format_duration};
 pub use rbac::{conversion_rules, rules, scope_rules, webhook_secret_rules};

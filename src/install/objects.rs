@@ -75,7 +75,8 @@ pub fn manifests(opts: &InstallOptions) -> Vec<Value> {
         // Until the operator starts and injects its own (with the CA bundle), the CRDs name
         // this installation's webhook Service.
         for crd in &mut out {
-            if let Some(service) = crd.pointer_mut("/spec/conversion/webhook/clientConfig/service") {
+            if let Some(service) = crd.pointer_mut("/spec/conversion/webhook/clientConfig/service")
+            {
                 service["namespace"] = json!(opts.namespace);
             }
         }

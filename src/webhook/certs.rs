@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose,
 };
 
 /// Secret key of the CA certificate(s), PEM: the current CA first, then a previous one that is
@@ -63,11 +63,12 @@ pub fn judge(bundle: Option<&Bundle>, hosts_match: bool, now: SystemTime) -> Ver
     let Some(b) = bundle else {
         return Verdict::NewAll;
     };
-    let good_until = |pem: &str, margin: Duration| {
-        not_after(pem).is_some_and(|end| end > now + margin)
-    };
+    let good_until =
+        |pem: &str, margin: Duration| not_after(pem).is_some_and(|end| end > now + margin);
     // The CA must outlive any serving certificate it signs from now on.
-    if !good_until(&b.ca_cert, SERVING_VALIDITY + RENEW_BEFORE) || KeyPair::from_pem(&b.ca_key).is_err() {
+    if !good_until(&b.ca_cert, SERVING_VALIDITY + RENEW_BEFORE)
+        || KeyPair::from_pem(&b.ca_key).is_err()
+    {
         return Verdict::NewAll;
     }
     if !hosts_match || !good_until(&b.cert, RENEW_BEFORE) || KeyPair::from_pem(&b.key).is_err() {
@@ -111,9 +112,10 @@ pub fn issue(
     let key = KeyPair::generate().map_err(|e| fail("generating the serving key", e))?;
     let mut params =
         CertificateParams::new(hosts.to_vec()).map_err(|e| fail("the webhook's host names", e))?;
-    params
-        .distinguished_name
-        .push(DnType::CommonName, hosts.first().cloned().unwrap_or_default());
+    params.distinguished_name.push(
+        DnType::CommonName,
+        hosts.first().cloned().unwrap_or_default(),
+    );
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     set_validity(&mut params, now, SERVING_VALIDITY);
@@ -182,10 +184,7 @@ fn first_pem(pem: &str) -> Option<String> {
 /// The `notAfter` of the first certificate in a PEM text; `None` when it cannot be read.
 pub fn not_after(pem: &str) -> Option<SystemTime> {
     let first = first_pem(pem)?;
-    let body: String = first
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect();
+    let body: String = first.lines().filter(|l| !l.starts_with("-----")).collect();
     let der = base64::engine::general_purpose::STANDARD
         .decode(body.trim())
         .ok()?;
@@ -218,7 +217,9 @@ fn tlv(data: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         if n == 0 || n > 4 || rest.len() < n {
             return None;
         }
-        let len = rest[..n].iter().fold(0usize, |acc, b| (acc << 8) | *b as usize);
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | *b as usize);
         (len, &rest[n..])
     };
     (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
@@ -237,7 +238,8 @@ fn parse_time(tag: u8, value: &[u8]) -> Option<SystemTime> {
         _ => return None,
     };
     let days = days_from_civil(year, num(&rest[..2])?, num(&rest[2..4])?);
-    let secs = days * DAY as i64 + num(&rest[4..6])? * 3600 + num(&rest[6..8])? * 60 + num(&rest[8..10])?;
+    let secs =
+        days * DAY as i64 + num(&rest[4..6])? * 3600 + num(&rest[6..8])? * 60 + num(&rest[8..10])?;
     Some(UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
 }
 
@@ -262,7 +264,15 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 #[cfg(test)]
@@ -289,8 +299,14 @@ mod tests {
         assert_eq!(judge(None, true, now), Verdict::NewAll);
         let first = issue(None, Verdict::NewAll, &hosts, now).unwrap();
         // The validity written is the validity read back.
-        assert_eq!(not_after(&first.cert), Some(UNIX_EPOCH + Duration::from_secs((20_423 + 365) * DAY)));
-        assert_eq!(not_after(&first.ca_cert), Some(UNIX_EPOCH + Duration::from_secs((20_423 + 3650) * DAY)));
+        assert_eq!(
+            not_after(&first.cert),
+            Some(UNIX_EPOCH + Duration::from_secs((20_423 + 365) * DAY))
+        );
+        assert_eq!(
+            not_after(&first.ca_cert),
+            Some(UNIX_EPOCH + Duration::from_secs((20_423 + 3650) * DAY))
+        );
         assert_eq!(judge(Some(&first), true, now), Verdict::Keep);
         assert_eq!(judge(Some(&first), false, now), Verdict::NewServing);
         // 300 days on, the serving certificate has 65 days left: renewed, same CA.
@@ -308,9 +324,15 @@ mod tests {
         assert_eq!(rotated.ca_cert.matches("BEGIN CERTIFICATE").count(), 2);
         assert_eq!(judge(Some(&rotated), true, late), Verdict::Keep);
         // Garbage in the Secret is never trusted.
-        let broken = Bundle { cert: "junk".into(), ..rotated.clone() };
+        let broken = Bundle {
+            cert: "junk".into(),
+            ..rotated.clone()
+        };
         assert_eq!(judge(Some(&broken), true, late), Verdict::NewServing);
-        let broken = Bundle { ca_key: "junk".into(), ..rotated };
+        let broken = Bundle {
+            ca_key: "junk".into(),
+            ..rotated
+        };
         assert_eq!(judge(Some(&broken), true, late), Verdict::NewAll);
     }
 }

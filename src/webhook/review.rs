@@ -71,7 +71,10 @@ fn convert_all(request: &Value) -> Result<Vec<Value>, String> {
 
 fn convert_one(object: &Value, desired: &str) -> Result<Value, String> {
     let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
-    let from = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let from = object
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let name = object
         .pointer("/metadata/namespace")
         .and_then(Value::as_str)
@@ -149,7 +152,11 @@ mod tests {
         for (desired, objects, says) in [
             ("v1", json!([graph()]), "cannot convert to v1"),
             (V1BETA1, json!({}), "request.objects"),
-            (V1BETA1, json!([{"apiVersion": "v1", "kind": "Pod"}]), "only"),
+            (
+                V1BETA1,
+                json!([{"apiVersion": "v1", "kind": "Pod"}]),
+                "only",
+            ),
             (V1BETA1, json!([42]), "only"),
         ] {
             let out = respond(&review(desired, objects)).unwrap();

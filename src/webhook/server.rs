@@ -33,7 +33,9 @@ pub struct Tls(Arc<RwLock<Arc<ServerConfig>>>);
 impl Tls {
     /// A server configuration for a PEM certificate chain and private key.
     pub fn new(cert_pem: &str, key_pem: &str) -> Result<Self, String> {
-        Ok(Self(Arc::new(RwLock::new(server_config(cert_pem, key_pem)?))))
+        Ok(Self(Arc::new(RwLock::new(server_config(
+            cert_pem, key_pem,
+        )?))))
     }
 
     /// Serves `cert_pem`/`key_pem` to every connection from now on.
@@ -92,7 +94,11 @@ pub async fn serve(addr: SocketAddr, tls: Tls) -> std::io::Result<SocketAddr> {
 
 async fn handle(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     if req.uri().path() != crate::api::crd::WEBHOOK_PATH {
-        return Ok(reply(StatusCode::NOT_FOUND, "text/plain", "not found\n".into()));
+        return Ok(reply(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "not found\n".into(),
+        ));
     }
     if req.method() != Method::POST {
         return Ok(reply(
@@ -118,7 +124,11 @@ async fn handle(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Byt
             let bytes = serde_json::to_vec(&review).expect("a review serialises");
             reply(StatusCode::OK, "application/json", bytes)
         }
-        Ok(Err(message)) => reply(StatusCode::BAD_REQUEST, "text/plain", format!("{message}\n").into()),
+        Ok(Err(message)) => reply(
+            StatusCode::BAD_REQUEST,
+            "text/plain",
+            format!("{message}\n").into(),
+        ),
         Err(e) => reply(
             StatusCode::INTERNAL_SERVER_ERROR,
             "text/plain",

@@ -267,14 +267,21 @@ impl Cluster {
                 .unwrap()
                 .port();
             let url = format!("https://127.0.0.1:{port}/convert");
-            let ns = std::env::temp_dir().join(format!("dynamoctl-webhook-ns-{}.yaml", std::process::id()));
+            let ns = std::env::temp_dir()
+                .join(format!("dynamoctl-webhook-ns-{}.yaml", std::process::id()));
             std::fs::write(
                 &ns,
-                format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {WEBHOOK_NAMESPACE}\n"),
+                format!(
+                    "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {WEBHOOK_NAMESPACE}\n"
+                ),
             )
             .unwrap();
             let out = self.dynamoctl(&["apply", ns.to_str().unwrap()]);
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let log = self.dir.join(format!("webhook-{}.log", std::process::id()));
             let child = Command::new("sh")
                 .arg("-c")
@@ -284,7 +291,10 @@ impl Cluster {
                 .args(["run", "controller", "--webhook-only", "--webhook-url", &url])
                 .arg(format!("--webhook-bind-address=127.0.0.1:{port}"))
                 .arg(format!("--leader-election-namespace={WEBHOOK_NAMESPACE}"))
-                .args(["--health-probe-bind-address=127.0.0.1:0", "--metrics-bind-address=127.0.0.1:0"])
+                .args([
+                    "--health-probe-bind-address=127.0.0.1:0",
+                    "--metrics-bind-address=127.0.0.1:0",
+                ])
                 .arg("--kubeconfig")
                 .arg(&self.kubeconfig)
                 .env("RUST_LOG", "info")
@@ -295,11 +305,21 @@ impl Cluster {
                 .expect("the webhook starts");
             // Ready when the API server converts through it: a server-side dry run of a
             // v1alpha1 graph is stored (and so converted) as v1beta1.
-            wait_for(Duration::from_secs(60), "the conversion webhook to serve", || {
-                self.dynamoctl(&["apply", "-n", WEBHOOK_NAMESPACE, "--dry-run=server", "examples/mocker-agg.yaml"])
+            wait_for(
+                Duration::from_secs(60),
+                "the conversion webhook to serve",
+                || {
+                    self.dynamoctl(&[
+                        "apply",
+                        "-n",
+                        WEBHOOK_NAMESPACE,
+                        "--dry-run=server",
+                        "examples/mocker-agg.yaml",
+                    ])
                     .status
                     .success()
-            });
+                },
+            );
             (url, Mutex::new(child))
         });
         url.clone()
