@@ -94,17 +94,33 @@ async fn a_refused_field_applied_around_dynamoctl_fails_validation_by_name() {
         message.contains("spec.services.Worker.frontendSidecar asks for frontend sidecars"),
         "{message}"
     );
-    // Nothing was rendered from it.
-    for plural in ["dynamocomponentdeployments"] {
-        assert!(
-            sim.object("nvidia.com", plural, "default", "mocker-agg-frontend")
-                .is_none(),
-            "{plural}"
-        );
-    }
+    // Nothing was rendered from it: no component, no Deployment at all.
+    let components: Api<DynamicObject> = Api::namespaced_with(
+        sim.client(),
+        "default",
+        &kube::api::ApiResource {
+            kind: "DynamoComponentDeployment".into(),
+            plural: "dynamocomponentdeployments".into(),
+            ..resource.clone()
+        },
+    );
     assert!(
-        sim.object("apps", "deployments", "default", "mocker-agg-frontend")
-            .is_none()
+        components
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(sim.client(), "default");
+    assert!(
+        deployments
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
     );
     // And a Warning Event says why.
     let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(sim.client(), "default");

@@ -246,10 +246,11 @@ pub async fn run(cmd: RunCommand) -> Result<ExitCode, Error> {
     {
         return fail(e);
     }
-    if let Some(webhook) = webhook {
-        if let Err(e) = crate::controller::conversion::start(client.clone(), webhook).await {
-            return fail(e);
-        }
+    // Before the controllers: their startup checks list graphs, which needs conversion.
+    if let Some(webhook) = webhook
+        && let Err(e) = crate::controller::conversion::start(client.clone(), webhook).await
+    {
+        return fail(e);
     }
     let (signalled_tx, signalled) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
