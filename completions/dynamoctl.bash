@@ -780,7 +780,7 @@ _dynamoctl() {
             return 0
             ;;
         dynamoctl__subcmd__run__subcmd__controller)
-            opts="-n -h -V --kubeconfig --context --namespace --request-timeout --config --restricted-namespace --namespace-scope-lease-duration --namespace-scope-lease-renew-interval --operator-version --leader-elect --leader-election-id --leader-election-namespace --leader-election-lease-duration --leader-election-renew-deadline --leader-election-retry-period --health-probe-bind-address --metrics-bind-address --log-format --resync --help --version"
+            opts="-n -h -V --kubeconfig --context --namespace --request-timeout --config --restricted-namespace --namespace-scope-lease-duration --namespace-scope-lease-renew-interval --operator-version --leader-elect --leader-election-id --leader-election-namespace --leader-election-lease-duration --leader-election-renew-deadline --leader-election-retry-period --health-probe-bind-address --metrics-bind-address --log-format --resync --webhook-service-name --webhook-url --webhook-bind-address --webhook-secret-name --webhook-only --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -863,6 +863,22 @@ _dynamoctl() {
                     return 0
                     ;;
                 --resync)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-service-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-bind-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-secret-name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -703,11 +703,16 @@ async fn uninstall_leaves_nothing_behind() {
     assert_eq!(
         order,
         [
+            "service/dynamo-operator-webhook",
             "service/dynamo-operator-metrics",
             "deployment.apps/dynamo-operator",
             "configmap/dynamo-operator-config",
+            "rolebinding.rbac.authorization.k8s.io/dynamo-operator-conversion",
+            "role.rbac.authorization.k8s.io/dynamo-operator-conversion",
             "clusterrolebinding.rbac.authorization.k8s.io/dynamo-operator",
             "clusterrole.rbac.authorization.k8s.io/dynamo-operator",
+            "clusterrolebinding.rbac.authorization.k8s.io/dynamo-operator-conversion",
+            "clusterrole.rbac.authorization.k8s.io/dynamo-operator-conversion",
             "serviceaccount/dynamo-operator",
             "namespace/dynamo-system",
             "customresourcedefinition.apiextensions.k8s.io/dynamographdeployments.nvidia.com",
