@@ -275,16 +275,17 @@ async fn unmanaged_namespaces(
     graphs: &[ObjectRef],
 ) -> Result<Vec<String>, Error> {
     let client = reconciler.applier.resolver.client();
-    let operators = Operators::load(client, reconciler.applier.resolver.server()).await?;
-    let now = now().0;
-    let mut out: Vec<String> = graphs
+    let mut namespaces: Vec<String> = graphs
         .iter()
         .map(|g| namespace_of(&reconciler.applier, g))
-        .filter(|ns| operators.managed_by(ns, now) == "none")
         .collect();
-    out.sort();
-    out.dedup();
-    Ok(out)
+    namespaces.sort();
+    namespaces.dedup();
+    let operators =
+        Operators::load_within(client, reconciler.applier.resolver.server(), &namespaces).await?;
+    let now = now().0;
+    namespaces.retain(|ns| operators.managed_by(ns, now) == "none");
+    Ok(namespaces)
 }
 
 fn partial(applied: Vec<String>, not_applied: Vec<String>, error: ClusterError) -> Error {
