@@ -9,25 +9,22 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use common::cluster::TestCluster;
 use common::repo;
 use common::sim::{run, text};
 use dynamoctl::install::{InstallOptions, manifests, scope_rules};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, PostParams};
-use kube_sim::{AuditRecord, Options, Simulator};
+use kube_sim::AuditRecord;
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------
 // helpers
 
-/// A simulator whose kubelet marks Deployments available after 100 ms.
-async fn sim() -> Simulator {
-    Simulator::start(Options {
-        kubelet: true,
-        kubelet_ready_delay: Duration::from_millis(100),
-        ..Options::default()
-    })
-    .await
+/// A cluster on the chosen backend (`DYNAMOCTL_TEST_CLUSTER`) whose Deployments become
+/// available (the simulator's kubelet after 100 ms; the real node agent).
+async fn sim() -> Option<TestCluster> {
+    TestCluster::start(true).await
 }
 
 fn code(out: &Output) -> i32 {
@@ -65,7 +62,7 @@ fn helm() -> Option<PathBuf> {
 }
 
 /// Runs helm in `dir` with an isolated HOME, against `sim` if given, bounded in time.
-async fn run_helm(helm: &Path, dir: &Path, sim: Option<&Simulator>, args: &[&str]) -> Output {
+async fn run_helm(helm: &Path, dir: &Path, sim: Option<&TestCluster>, args: &[&str]) -> Output {
     let home = std::env::temp_dir().join(format!(
         "dynamoctl-install-helm-{}-{:?}",
         std::process::id(),
@@ -114,7 +111,7 @@ fn kubectl() -> Option<PathBuf> {
 }
 
 /// Runs kubectl against `sim`, bounded in time.
-async fn run_tool(bin: &Path, sim: &Simulator, args: &[&str]) -> Output {
+async fn run_tool(bin: &Path, sim: &TestCluster, args: &[&str]) -> Output {
     let mut cmd = tokio::process::Command::new(bin);
     cmd.args(args)
         .env("KUBECONFIG", sim.kubeconfig_path())
@@ -177,7 +174,7 @@ fn cluster_scoped_write(r: &AuditRecord) -> bool {
 }
 
 /// The configuration text in the operator's ConfigMap in `namespace`.
-fn installed_config(sim: &Simulator, namespace: &str) -> String {
+fn installed_config(sim: &TestCluster, namespace: &str) -> String {
     let map = sim
         .object("", "configmaps", namespace, "dynamo-operator-config")
         .expect("the operator's ConfigMap");
@@ -188,7 +185,11 @@ fn installed_config(sim: &Simulator, namespace: &str) -> String {
 /// with the mounted configuration read from its ConfigMap, except that it binds to 127.0.0.1
 /// (command-line flags override the file) and uses the simulator's kubeconfig (the simulator
 /// runs no containers).
-fn start_operator(sim: &Simulator, deployment: &Value, health_port: u16) -> tokio::process::Child {
+fn start_operator(
+    sim: &TestCluster,
+    deployment: &Value,
+    health_port: u16,
+) -> tokio::process::Child {
     let namespace = deployment["metadata"]["namespace"].as_str().unwrap();
     let config = installed_config(sim, namespace);
     let file = common::sim::temp_file(&format!("operator-config-{namespace}"), &config);
@@ -428,7 +429,9 @@ fn a_bad_operator_config_file_is_reported_at_its_position() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_flags_write_nothing() {
-    let sim = sim().await;
+    let Some(sim) = sim().await else {
+        return;
+    };
     for args in [
         vec!["install", "--image", "BAD"],
         vec!["install", "--lease-renew-interval", "30s"],
@@ -471,7 +474,9 @@ async fn bad_flags_write_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_wide_install_then_operator_then_check_passes() {
-    let sim = sim().await;
+    let Some(sim) = sim().await else {
+        return;
+    };
     let out = run(&sim, &["check", "--pre", "-o", "json"], &[]).await;
     assert_eq!(code(&out), 0, "{}", text(&out.stdout));
     assert_eq!(check_json(&out)["success"], true);
@@ -551,7 +556,9 @@ async fn cluster_wide_install_then_operator_then_check_passes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn namespace_scoped_install_creates_nothing_cluster_scoped_but_crds() {
-    let sim = sim().await;
+    let Some(sim) = sim().await else {
+        return;
+    };
     // The tenant's namespace exists (a cluster admin made it); the CRDs do not yet.
     let namespaces: Api<Namespace> = Api::all(sim.client());
     namespaces
@@ -648,7 +655,9 @@ async fn namespace_scoped_install_creates_nothing_cluster_scoped_but_crds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unchanged_rerun_sends_zero_writes_and_a_change_one() {
-    let sim = sim().await;
+    let Some(sim) = sim().await else {
+        return;
+    };
     ok(&run(&sim, &["install"], &[]).await);
     sim.clear_audit();
     let out = ok(&run(&sim, &["install"], &[]).await);
@@ -677,7 +686,9 @@ async fn unchanged_rerun_sends_zero_writes_and_a_change_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uninstall_leaves_nothing_behind() {
-    let sim = sim().await;
+    let Some(sim) = sim().await else {
+        return;
+    };
     let before_ns: Vec<String> = namespaces(&sim).await;
     ok(&run(&sim, &["install"], &[]).await);
     // A graph blocks --crds, until --force.
@@ -712,7 +723,13 @@ async fn uninstall_leaves_nothing_behind() {
             "customresourcedefinition.apiextensions.k8s.io/dynamoworkermetadatas.nvidia.com",
         ]
     );
-    assert_eq!(namespaces(&sim).await, before_ns);
+    // A real API server finalizes a deleted namespace a little later.
+    wait_for(
+        Duration::from_secs(60),
+        "dynamo-system to be gone",
+        async || namespaces(&sim).await == before_ns,
+    )
+    .await;
     for (g, r) in [
         ("rbac.authorization.k8s.io", "clusterroles"),
         ("rbac.authorization.k8s.io", "clusterrolebindings"),
@@ -782,7 +799,9 @@ fn check_entry(report: &Value, description: &str) -> Option<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bundled_infrastructure_and_pod_monitors_install_check_and_uninstall() {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-    let sim = sim().await;
+    let Some(sim) = sim().await else {
+        return;
+    };
     let crds: Api<CustomResourceDefinition> = Api::all(sim.client());
     crds.create(
         &PostParams::default(),
@@ -935,7 +954,7 @@ async fn bundled_infrastructure_and_pod_monitors_install_check_and_uninstall() {
     }
 }
 
-async fn namespaces(sim: &Simulator) -> Vec<String> {
+async fn namespaces(sim: &TestCluster) -> Vec<String> {
     let api: Api<Namespace> = Api::all(sim.client());
     let mut names: Vec<String> = api
         .list(&Default::default())
@@ -1276,7 +1295,9 @@ async fn helm_lint_strict_and_chart_metadata() {
 async fn helm_installs_the_seed_flows_into_the_simulator() {
     let Some(helm) = helm() else { return };
     let charts = repo().join("charts");
-    let sim = sim().await;
+    let Some(sim) = sim().await else {
+        return;
+    };
     let out = ok(&run_helm(
         &helm,
         &charts,
@@ -1443,7 +1464,9 @@ async fn helm_installs_the_seed_flows_into_the_simulator() {
     );
 
     // Building from source: CRDs chart first, then the platform with a custom image.
-    let sim = self::sim().await;
+    let Some(sim) = self::sim().await else {
+        return;
+    };
     ok(&run_helm(
         &helm,
         &charts,
@@ -1510,7 +1533,9 @@ async fn helm_installs_the_seed_flows_into_the_simulator() {
 /// claiming the scoped namespace makes `check` fail with exit 1 and a hint.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hybrid_installs_coexist_and_check_spots_a_double_claim() {
-    let sim = sim().await;
+    let Some(sim) = sim().await else {
+        return;
+    };
     ok(&run(&sim, &["install", "--wait", "--timeout", "30s"], &[]).await);
     ok(&run(
         &sim,
@@ -1682,7 +1707,9 @@ async fn hybrid_installs_coexist_and_check_spots_a_double_claim() {
 /// CRDs that differ from this binary's fail `check`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_fails_with_hints_when_something_is_missing_or_stale() {
-    let sim = sim().await;
+    let Some(sim) = sim().await else {
+        return;
+    };
     let out = run(&sim, &["check"], &[]).await;
     assert_eq!(code(&out), 1);
     let table = text(&out.stdout);
@@ -1742,8 +1769,10 @@ async fn check_fails_with_hints_when_something_is_missing_or_stale() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failure_half_way_says_what_was_applied() {
     use kube_sim::{FaultConfig, FaultKind, FaultRule};
-    let sim = sim().await;
-    sim.set_faults(FaultConfig {
+    let Some(sim) = common::cluster::sim_only("fault injection", true).await else {
+        return;
+    };
+    sim.sim().set_faults(FaultConfig {
         rules: vec![
             FaultRule::new(FaultKind::InternalError, 1.0)
                 .verb("patch")
@@ -1762,7 +1791,7 @@ async fn a_failure_half_way_says_what_was_applied() {
         err.contains("not applied (2): Deployment dynamo-system/dynamo-operator, Service dynamo-system/dynamo-operator-metrics"),
         "{err}"
     );
-    sim.set_faults(FaultConfig::default());
+    sim.sim().set_faults(FaultConfig::default());
     let out = ok(&run(&sim, &["install"], &[]).await);
     assert!(
         out.contains("deployment.apps/dynamo-operator created"),

@@ -250,6 +250,15 @@ pub async fn sim_only_with_crds(what: &str, kubelet: bool) -> Option<TestCluster
     Some(TestCluster::Sim(super::sim::with_crds(kubelet).await))
 }
 
+/// Like [`sim_only_with_crds`], without the CRDs.
+pub async fn sim_only(what: &str, kubelet: bool) -> Option<TestCluster> {
+    if backend() == Backend::Real {
+        skip_notice(what);
+        return None;
+    }
+    TestCluster::start(kubelet).await
+}
+
 fn skip_notice(what: &str) {
     // Raw stderr, which libtest does not capture.
     let _ = writeln!(

@@ -117,6 +117,9 @@ fn launch(name: &str) -> Option<Cluster> {
         .arg(repo().join("scripts/kube-control-plane.sh"))
         .arg("up")
         .arg(&dir)
+        // The shared control plane proves a rollout works before READY; a dedicated one
+        // (one per test) skips that: tests wait for their own rollouts anyway.
+        .arg(format!("--smoke={}", name == "shared"))
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(dir.join("supervisor.log")).unwrap())
         .spawn()
