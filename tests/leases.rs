@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::cluster::TestCluster;
 use common::sim::text;
 use dynamoctl::controller::exclusion::{self, Exclusions, Transition};
 use dynamoctl::controller::leader::{self, LeaderConfig, LeaderError};
@@ -24,7 +25,6 @@ use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, PostParams, WatchEvent, WatchParams};
 use kube::{Client, ResourceExt};
-use common::cluster::TestCluster;
 use kube_sim::{FaultConfig, FaultKind, FaultRule};
 use serde_json::json;
 use tokio::sync::{broadcast, oneshot, watch};
@@ -585,7 +585,9 @@ fn elect(
 #[tokio::test]
 async fn leader_election_hands_over_without_overlap() {
     bounded(async {
-        let Some(sim) = common::cluster::sim_only("cutting connections through a proxy", false).await else {
+        let Some(sim) =
+            common::cluster::sim_only("cutting connections through a proxy", false).await
+        else {
             return;
         };
         let client = sim.client();

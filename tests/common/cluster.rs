@@ -41,7 +41,7 @@ pub enum TestCluster {
     /// The simulator.
     Sim(Simulator),
     /// A real control plane of this test's own.
-    Real(RealBackend),
+    Real(Box<RealBackend>),
 }
 
 /// The real backend's state.
@@ -75,11 +75,11 @@ impl TestCluster {
                 let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
                     .await
                     .unwrap();
-                Some(TestCluster::Real(RealBackend {
+                Some(TestCluster::Real(Box::new(RealBackend {
                     cluster,
                     config,
                     audit_mark: AtomicUsize::new(0),
-                }))
+                })))
             }
         }
     }
@@ -277,9 +277,11 @@ fn next_id() -> usize {
 fn caused_by_the_test(e: &Value) -> bool {
     let user = e["user"]["username"].as_str().unwrap_or_default();
     let agent = e["userAgent"].as_str().unwrap_or_default();
-    let component = user.starts_with("system:")
-        && !(user.starts_with("system:serviceaccount:")
-            && !user.starts_with("system:serviceaccount:kube-system:"));
+    // `system:` users are the control plane's, except ServiceAccounts outside kube-system
+    // (the installed operator's, for one).
+    let workload = user.starts_with("system:serviceaccount:")
+        && !user.starts_with("system:serviceaccount:kube-system:");
+    let component = user.starts_with("system:") && !workload;
     !component && agent != "control-plane-supervisor"
 }
 
