@@ -486,7 +486,10 @@ pub fn unsupported(manifest: &Manifest, subject: &str) -> Vec<Problem> {
 /// deriving them at run time costs ~150 ms, most of a `render` process; each kind's CEL rules
 /// are compiled once per process, and only for the kinds and versions the input contains.
 fn schema_of(kind: &str, api_version: &str) -> &'static ObjectSchema {
-    static ALL: OnceLock<BTreeMap<String, Value>> = OnceLock::new();
+    // Only the schema at hand is parsed: the file holds four (both versions of both kinds),
+    // and parsing all of them was a quarter of a `render` process.
+    static ALL: OnceLock<BTreeMap<&'static str, &'static serde_json::value::RawValue>> =
+        OnceLock::new();
     static CELLS: [OnceLock<ObjectSchema>; 4] = [
         OnceLock::new(),
         OnceLock::new(),
@@ -504,8 +507,11 @@ fn schema_of(kind: &str, api_version: &str) -> &'static ObjectSchema {
     } else {
         kind.to_string()
     };
-    CELLS[usize::from(beta) * 2 + usize::from(graph)]
-        .get_or_init(|| ObjectSchema::new(all[&key].clone()))
+    CELLS[usize::from(beta) * 2 + usize::from(graph)].get_or_init(|| {
+        ObjectSchema::new(
+            serde_json::from_str(all[key.as_str()].get()).expect("embedded schemas are JSON"),
+        )
+    })
 }
 
 /// `spec.services.Frontend.envs[0].name` from path segments.

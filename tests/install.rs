@@ -1292,7 +1292,7 @@ async fn helm_lint_strict_and_chart_metadata() {
 /// The seed's commands, verbatim (with the charts' paths): hybrid mode, then build from
 /// source (CRDs chart, then the platform with a custom image).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn helm_installs_the_seed_flows_into_the_simulator() {
+async fn helm_installs_the_seed_flows() {
     let Some(helm) = helm() else { return };
     let charts = repo().join("charts");
     let Some(sim) = sim().await else {
