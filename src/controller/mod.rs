@@ -9,6 +9,7 @@ pub mod metrics;
 mod multinode;
 pub mod operator;
 mod reconcile;
+pub mod restart;
 pub mod run;
 pub mod server;
 
