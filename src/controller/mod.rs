@@ -12,5 +12,6 @@ mod reconcile;
 pub mod restart;
 pub mod run;
 pub mod server;
+pub mod takeover;
 
 pub use reconcile::{GraphOutcome, Reconciler};

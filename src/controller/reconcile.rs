@@ -79,6 +79,9 @@ impl Reconciler {
         for obj in objects {
             let r = ObjectRef::of(obj);
             let live = self.applier.get(&r).await?;
+            if self.drop_upstream_hash(obj, live.as_ref()).await? {
+                written.push(format!("adopted {r} from upstream's operator"));
+            }
             if self
                 .applier
                 .ensure(obj, live.as_ref(), &self.mode())
@@ -309,6 +312,10 @@ impl Reconciler {
             }
         };
         let mut changes = self.ensure_all(&objects).await?;
+        changes.extend(
+            self.remove_upstream_services(&name, &ns, dcd.uid().as_deref())
+                .await?,
+        );
         let groups = super::multinode::runs_groups(dcd);
         if groups {
             changes.extend(self.prune_groups(dcd, &objects).await?);
