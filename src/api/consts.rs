@@ -15,6 +15,8 @@ pub const FIELD_MANAGER_CLI: &str = "dynamoctl";
 pub const FIELD_MANAGER_CONTROLLER: &str = "dynamoctl-controller";
 /// Field manager of status writes.
 pub const FIELD_MANAGER_STATUS: &str = "dynamoctl-controller/status";
+/// Field manager of `dynamoctl restart` (it owns only `spec.restart`).
+pub const FIELD_MANAGER_RESTART: &str = "dynamoctl-restart";
 
 /// The service key a child belongs to.
 pub const LABEL_COMPONENT: &str = "nvidia.com/dynamo-component";
