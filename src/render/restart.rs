@@ -71,7 +71,7 @@ pub fn check(dgd: &DynamoGraphDeployment) -> Result<(), (Vec<String>, String)> {
             return Err((
                 at(&[i.to_string()]),
                 format!(
-                    "names no service \"{name}\"; the graph's services are: {} (names are case-sensitive)",
+                    "names no component \"{name}\" of the graph; its components are: {} (names are case-sensitive)",
                     known.join(", ")
                 ),
             ));
