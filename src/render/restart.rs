@@ -139,6 +139,114 @@ mod tests {
         );
     }
 
+    /// Every pod-template `restartAt` in `objects`, as (object kind, value).
+    fn stamps_in(objects: &[serde_json::Value]) -> Vec<(String, String)> {
+        fn walk(kind: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    if let Some(id) = m
+                        .get("annotations")
+                        .and_then(|a| a.get(ANNOTATION_RESTART_AT))
+                        .and_then(|a| a.as_str())
+                    {
+                        out.push((kind.to_string(), id.to_string()));
+                    }
+                    m.values().for_each(|v| walk(kind, v, out));
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|v| walk(kind, v, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for o in objects {
+            walk(o["kind"].as_str().unwrap_or_default(), &o["spec"], &mut out);
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn every_orchestrator_carries_the_stamp_to_its_pod_templates() {
+        use crate::render::{Orchestrators, RenderOptions, component, graph};
+        let g: DynamoGraphDeployment = serde_json::from_value(serde_json::json!({
+            "apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeployment",
+            "metadata": { "name": "g", "namespace": "ns" },
+            "spec": { "services": {
+                "Frontend": { "componentType": "frontend" },
+                "decode": {
+                    "componentType": "worker",
+                    "multinode": { "nodeCount": 2 },
+                    "resources": { "limits": { "gpu": "8" } },
+                    "extraPodSpec": { "mainContainer": { "command": ["python3", "-m", "dynamo.sglang"] } },
+                },
+            }},
+        }))
+        .unwrap();
+        let g = stamped(
+            &g,
+            &BTreeMap::from([("decode".to_string(), "r7".to_string())]),
+        );
+        let render = |o: Orchestrators| {
+            let opts = RenderOptions {
+                orchestrators: o,
+                ..Default::default()
+            };
+            let children = graph(&g, &opts).unwrap();
+            let mut objects = children.objects;
+            for dcd in &children.components {
+                objects.extend(component(dcd, &opts).unwrap());
+            }
+            stamps_in(&objects)
+        };
+        // LeaderWorkerSet: the leader and the worker templates; the frontend's Deployment has none.
+        let lws = render(Orchestrators {
+            lws: true,
+            ..Default::default()
+        });
+        assert_eq!(
+            lws,
+            vec![
+                ("LeaderWorkerSet".to_string(), "r7".to_string()),
+                ("LeaderWorkerSet".to_string(), "r7".to_string()),
+            ]
+        );
+        // Grove: the decode leader and worker cliques.
+        let grove = render(Orchestrators {
+            grove: true,
+            ..Default::default()
+        });
+        assert_eq!(
+            grove,
+            vec![
+                ("PodCliqueSet".to_string(), "r7".to_string()),
+                ("PodCliqueSet".to_string(), "r7".to_string()),
+            ]
+        );
+        // A single-node service on a Deployment.
+        let g = stamped(
+            &g,
+            &BTreeMap::from([("Frontend".to_string(), "r8".to_string())]),
+        );
+        let opts = RenderOptions {
+            orchestrators: Orchestrators {
+                lws: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let children = graph(&g, &opts).unwrap();
+        let frontend = children
+            .components
+            .iter()
+            .find(|c| c.spec.component.service_name.as_deref() == Some("Frontend"))
+            .unwrap();
+        let objects = component(frontend, &opts).unwrap();
+        assert_eq!(
+            stamps_in(&objects),
+            vec![("Deployment".to_string(), "r8".to_string())]
+        );
+    }
+
     #[test]
     fn stamps_land_in_the_pod_metadata_of_their_services_only() {
         let g = graph(serde_json::json!({"id": "1"}));
