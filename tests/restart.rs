@@ -140,6 +140,12 @@ async fn sequential_restart_rolls_one_service_at_a_time_in_order() {
         restart_status(&sim),
         json!({"observedID": "r1", "phase": "Restarting", "inProgress": [PREFILL.0]})
     );
+    let out = run(&sim, &["status", GRAPH], &[]).await;
+    assert!(
+        text(&out.stdout).contains("Restart:     r1 Restarting (in progress: VllmPrefillWorker)"),
+        "{}",
+        text(&out.stdout)
+    );
 
     sim.kubelet().release(NS, PREFILL.1);
     // The next service changes only once the previous one is available again.
