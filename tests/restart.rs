@@ -457,3 +457,74 @@ async fn upstreams_extra_services_and_hash_annotations_are_cleaned_up() {
         "the component's own Service stays"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_reconcile_wait_runs_the_restart_without_an_operator() {
+    let sim = with_crds(true).await;
+    let out = run(
+        &sim,
+        &[
+            "apply",
+            "examples/vllm-disagg.yaml",
+            "--reconcile",
+            "--wait",
+            "--timeout",
+            "40s",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = run(
+        &sim,
+        &[
+            "restart",
+            GRAPH,
+            "--id",
+            "cli-1",
+            "--reconcile",
+            "--wait",
+            "--timeout",
+            "40s",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        restart_status(&sim),
+        json!({"observedID": "cli-1", "phase": "Completed"})
+    );
+    for (_, d) in [PREFILL, DECODE, FRONTEND] {
+        assert_eq!(stamp(&sim, d).as_deref(), Some("cli-1"), "{d}");
+    }
+    // Sequential in the default order: the service names sorted.
+    sim.clear_audit();
+    let out = run(
+        &sim,
+        &[
+            "restart",
+            GRAPH,
+            "--id",
+            "cli-2",
+            "--reconcile",
+            "--wait",
+            "--timeout",
+            "40s",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let writes: Vec<String> = sim
+        .audit_writes()
+        .into_iter()
+        .filter(|r| r.resource == "deployments" && r.subresource.is_empty() && !r.dry_run)
+        .fold(Vec::new(), |mut acc, r| {
+            if !acc.contains(&r.name) {
+                acc.push(r.name);
+            }
+            acc
+        });
+    assert_eq!(writes, vec![FRONTEND.1, DECODE.1, PREFILL.1]);
+}
