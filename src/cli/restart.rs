@@ -88,6 +88,13 @@ pub async fn run(args: RestartArgs) -> Result<ExitCode, Error> {
     let restart = request(&dgd, &args)?;
     let id = restart.id.clone();
 
+    // Read before writing: a broken configuration must stop the request, not follow it.
+    let options = if args.reconcile {
+        Reconcilers::options(&applier, std::slice::from_ref(&g), &args.operator_config).await?
+    } else {
+        Default::default()
+    };
+
     let body = json!({
         "apiVersion": API_VERSION,
         "kind": "DynamoGraphDeployment",
@@ -106,11 +113,6 @@ pub async fn run(args: RestartArgs) -> Result<ExitCode, Error> {
         args.graph
     );
 
-    let options = if args.reconcile {
-        Reconcilers::options(&applier, std::slice::from_ref(&g), &args.operator_config).await?
-    } else {
-        Default::default()
-    };
     let mut reconcilers = Reconcilers {
         options,
         any: Reconciler::new(applier, RenderOptions::default()),
