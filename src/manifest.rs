@@ -376,7 +376,6 @@ const UNSUPPORTED_GRAPH: &[(&str, &str)] = &[
     ("labels", "propagating graph-level labels to every child"),
     ("priorityClassName", "Grove PodCliqueSets"),
     ("providerOverride", "Grove provider overrides"),
-    ("restart", "graph restarts"),
     ("topologyConstraint", "topology-aware scheduling (Grove)"),
     ("experimental", "preview features (kvTransferPolicy)"),
 ];

@@ -15,6 +15,8 @@ pub const FIELD_MANAGER_CLI: &str = "dynamoctl";
 pub const FIELD_MANAGER_CONTROLLER: &str = "dynamoctl-controller";
 /// Field manager of status writes.
 pub const FIELD_MANAGER_STATUS: &str = "dynamoctl-controller/status";
+/// Field manager of `dynamoctl restart` (it owns only `spec.restart`).
+pub const FIELD_MANAGER_RESTART: &str = "dynamoctl-restart";
 
 /// The service key a child belongs to.
 pub const LABEL_COMPONENT: &str = "nvidia.com/dynamo-component";
@@ -66,6 +68,9 @@ pub const ANNOTATION_MAX_SURGE: &str = "nvidia.com/deployment-rolling-update-max
 pub const ANNOTATION_MAX_UNAVAILABLE: &str = "nvidia.com/deployment-rolling-update-max-unavailable";
 /// Annotation on the model Service and pods: the base model name.
 pub const ANNOTATION_BASE_MODEL: &str = "nvidia.com/dynamo-base-model";
+/// Pod-template annotation holding the id of the last restart a service went through; a new
+/// value rolls its pods (upstream's key).
+pub const ANNOTATION_RESTART_AT: &str = "nvidia.com/restartAt";
 
 /// ServiceAccount given to planner pods.
 pub const PLANNER_SERVICE_ACCOUNT: &str = "planner-serviceaccount";

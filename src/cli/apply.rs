@@ -222,23 +222,31 @@ pub async fn run(args: ApplyArgs) -> Result<ExitCode, Error> {
         }
     }
     if args.wait && !graphs.is_empty() {
-        return wait_ready(&mut reconcilers, &graphs, args.reconcile, args.timeout).await;
+        return wait_ready(
+            &mut reconcilers,
+            &graphs,
+            args.reconcile,
+            None,
+            args.timeout,
+        )
+        .await;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// The reconcile of `apply --reconcile`: each graph renders with the configuration of the
 /// operator that manages its namespace (or `--operator-config`), as that operator would.
-struct Reconcilers {
-    options: BTreeMap<String, RenderOptions>,
+pub(super) struct Reconcilers {
+    /// Render settings by namespace.
+    pub(super) options: BTreeMap<String, RenderOptions>,
     /// Reads objects, and reconciles with the options of the graph at hand.
-    any: Reconciler,
+    pub(super) any: Reconciler,
 }
 
 impl Reconcilers {
     /// The render settings of each graph namespace, read before anything is written: a
     /// broken configuration must stop the apply, not interrupt it half-way.
-    async fn options(
+    pub(super) async fn options(
         applier: &Applier,
         graphs: &[ObjectRef],
         config: &OperatorConfigArgs,
@@ -256,7 +264,7 @@ impl Reconcilers {
     }
 
     /// The reconciler, set up for `g`.
-    fn of(&mut self, g: &ObjectRef) -> &Reconciler {
+    pub(super) fn of(&mut self, g: &ObjectRef) -> &Reconciler {
         let ns = namespace_of(&self.any.applier, g);
         self.any.render = self.options.get(&ns).cloned().unwrap_or_default();
         &self.any
@@ -270,7 +278,7 @@ fn namespace_of(applier: &Applier, g: &ObjectRef) -> String {
 }
 
 /// Namespaces of `graphs` that no live operator manages.
-async fn unmanaged_namespaces(
+pub(super) async fn unmanaged_namespaces(
     reconciler: &Reconciler,
     graphs: &[ObjectRef],
 ) -> Result<Vec<String>, Error> {
@@ -366,7 +374,10 @@ async fn live_graph(
 
 /// One controller pass from the CLI: the graph, each of its components, then the graph's
 /// status again (it reads the components' status).
-async fn reconcile_once(reconciler: &Reconciler, g: &ObjectRef) -> Result<GraphOutcome, Error> {
+pub(super) async fn reconcile_once(
+    reconciler: &Reconciler,
+    g: &ObjectRef,
+) -> Result<GraphOutcome, Error> {
     let now = now();
     let dgd = live_graph(reconciler, g).await?;
     if let GraphOutcome::Invalid(m) = reconciler.reconcile_graph(&dgd, &now).await? {
@@ -392,11 +403,13 @@ async fn reconcile_once(reconciler: &Reconciler, g: &ObjectRef) -> Result<GraphO
     Ok(reconciler.reconcile_graph(&dgd, &now).await?)
 }
 
-/// Follows the graphs until each is Ready for its current generation, or the timeout.
-async fn wait_ready(
+/// Follows the graphs until each is Ready for its current generation (and, with `restart`,
+/// has completed the restart of that id), or the timeout.
+pub(super) async fn wait_ready(
     reconcilers: &mut Reconcilers,
     graphs: &[ObjectRef],
     reconcile: bool,
+    restart: Option<&str>,
     timeout: Duration,
 ) -> Result<ExitCode, Error> {
     let deadline = Instant::now() + timeout;
@@ -418,7 +431,9 @@ async fn wait_ready(
                         .flatten()
                         .any(|c| c.type_ == "Ready" && c.status == "True")
             });
-            if !ready {
+            if let Some(why) = restart.and_then(|id| restart_pending(&dgd, id)) {
+                waiting.push((g.to_string(), why));
+            } else if !ready {
                 waiting.push((g.to_string(), not_ready_reason(&dgd)));
             }
         }
@@ -438,6 +453,28 @@ async fn wait_ready(
             return Ok(ExitCode::from(1));
         }
         tokio::time::sleep(Duration::from_millis(500).min(deadline - Instant::now())).await;
+    }
+}
+
+/// Why the restart `id` of a graph is not finished yet, or `None` once it completed.
+fn restart_pending(dgd: &DynamoGraphDeployment, id: &str) -> Option<String> {
+    use crate::api::v1alpha1::RestartPhase;
+    let restart = dgd.status.as_ref().and_then(|s| s.restart.as_ref());
+    let Some(r) = restart.filter(|r| r.observed_id.as_deref() == Some(id)) else {
+        return Some(format!(
+            "restart {id} not picked up yet: is an operator running? (or use --reconcile)"
+        ));
+    };
+    match r.phase {
+        Some(RestartPhase::Completed) => None,
+        phase => Some(format!(
+            "restart {id}: {}{}",
+            phase.map_or("no phase".to_string(), |p| format!("{p:?}")),
+            r.in_progress
+                .as_ref()
+                .map(|l| format!(", restarting {}", l.join(", ")))
+                .unwrap_or_default()
+        )),
     }
 }
 

@@ -146,18 +146,24 @@ async fn cluster_plan(args: &DiffArgs, files: &[PathBuf]) -> Result<Plan, Error>
                 // Children carry the live graph's uid in their ownerReferences, as the
                 // operator would write them.
                 let mut dgd = (**dgd).clone();
+                let ns = applier
+                    .effective_ref(&object.to_value())
+                    .namespace
+                    .unwrap_or_default();
+                let options = settings.for_namespace(&ns).await?;
                 if let Some(live) = applier.get(&ObjectRef::of(&object.to_value())).await? {
                     dgd.metadata.uid = live
                         .pointer("/metadata/uid")
                         .and_then(Value::as_str)
                         .map(str::to_string);
+                    // The restart state is the live graph's: its status decides which
+                    // services keep or get a restart stamp, as the operator's next pass would.
+                    dgd.status = live
+                        .get("status")
+                        .and_then(|s| serde_json::from_value(s.clone()).ok());
+                    dgd.metadata.namespace.get_or_insert_with(|| ns.clone());
                 }
-                let ns = applier
-                    .effective_ref(&object.to_value())
-                    .namespace
-                    .unwrap_or_default();
-                let children = render::graph(&dgd, &settings.for_namespace(&ns).await?)
-                    .map_err(render_error)?;
+                let children = restart_stamped(&applier, &dgd, &options).await?;
                 for o in children.objects {
                     desired.push(Desired {
                         object: with_applied_hash(&o),
@@ -208,6 +214,30 @@ async fn cluster_plan(args: &DiffArgs, files: &[PathBuf]) -> Result<Plan, Error>
         }
     }
     Ok(Plan { changes })
+}
+
+/// A graph's children with the restart stamps the operator keeps or sets next
+/// (`status::restart`), so a diff does not show them as removed.
+async fn restart_stamped(
+    applier: &Applier,
+    dgd: &DynamoGraphDeployment,
+    options: &RenderOptions,
+) -> Result<render::GraphChildren, Error> {
+    let children = render::graph(dgd, options).map_err(render_error)?;
+    if dgd.metadata.uid.is_none() {
+        return Ok(children);
+    }
+    let pcs = children
+        .objects
+        .iter()
+        .find(|o| o["kind"] == "PodCliqueSet");
+    let live = crate::controller::restart::live_restart(applier, dgd, pcs).await?;
+    let next = crate::status::restart::next_status(dgd, &live);
+    let stamps = crate::status::restart::stamps(dgd, next.as_ref(), &live);
+    if stamps.is_empty() {
+        return Ok(children);
+    }
+    render::graph(&render::restart::stamped(dgd, &stamps), options).map_err(render_error)
 }
 
 /// A render error found after the inputs rendered once (with the live uid): no position.

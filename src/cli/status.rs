@@ -216,6 +216,19 @@ fn detail(
             c.type_, c.status, c.reason, c.message
         ));
     }
+    if let Some(r) = dgd.status.as_ref().and_then(|s| s.restart.as_ref()) {
+        // Only graphs that were ever asked to restart show the section.
+        out.push_str(&format!(
+            "\nRestart:     {} {}{}\n",
+            r.observed_id.as_deref().unwrap_or("<none>"),
+            r.phase
+                .map_or("<no phase>".to_string(), |p| format!("{p:?}")),
+            r.in_progress
+                .as_ref()
+                .map(|l| format!(" (in progress: {})", l.join(", ")))
+                .unwrap_or_default()
+        ));
+    }
     out.push_str("\nEvents:\n");
     if events.is_empty() {
         out.push_str("  <none>\n");

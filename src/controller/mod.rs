@@ -9,7 +9,9 @@ pub mod metrics;
 mod multinode;
 pub mod operator;
 mod reconcile;
+pub mod restart;
 pub mod run;
 pub mod server;
+pub mod takeover;
 
 pub use reconcile::{GraphOutcome, Reconciler};

@@ -79,6 +79,9 @@ impl Reconciler {
         for obj in objects {
             let r = ObjectRef::of(obj);
             let live = self.applier.get(&r).await?;
+            if self.drop_upstream_hash(obj, live.as_ref()).await? {
+                written.push(format!("adopted {r} from upstream's operator"));
+            }
             if self
                 .applier
                 .ensure(obj, live.as_ref(), &self.mode())
@@ -134,6 +137,25 @@ impl Reconciler {
             }
         };
         let grove = children.objects.iter().any(|o| o["kind"] == "PodCliqueSet");
+        // Restarts: the stamps the services carry are kept, and those a running restart has
+        // reached get its id (`status::restart`); render then carries them to pod templates.
+        let pcs = children
+            .objects
+            .iter()
+            .find(|o| o["kind"] == "PodCliqueSet");
+        let live = super::restart::live_restart(&self.applier, dgd, pcs).await?;
+        let restart = crate::status::restart::next_status(dgd, &live);
+        let stamps = crate::status::restart::stamps(dgd, restart.as_ref(), &live);
+        let children = if stamps.is_empty() {
+            children
+        } else {
+            let stamped = render::restart::stamped(dgd, &stamps);
+            render::graph(&stamped, &self.render).map_err(|e| ClusterError::Rejected {
+                object: format!("DynamoGraphDeployment {ns}/{name}"),
+                code: 422,
+                message: e.to_string(),
+            })?
+        };
         if let Some(message) = super::multinode::orchestrator_switch(dgd, grove) {
             let status = crate::status::validation_failed(dgd, &message, now);
             self.write_graph_status(dgd, &status).await?;
@@ -172,6 +194,7 @@ impl Reconciler {
                 crate::status::graph_status(dgd, &live.items, now)
             }
         };
+        let status = crate::api::DynamoGraphDeploymentStatus { restart, ..status };
         self.write_graph_status(dgd, &status).await?;
         Ok(match status.state.as_deref() {
             Some("successful") => GraphOutcome::Ready,
@@ -289,6 +312,10 @@ impl Reconciler {
             }
         };
         let mut changes = self.ensure_all(&objects).await?;
+        changes.extend(
+            self.remove_upstream_services(&name, &ns, dcd.uid().as_deref())
+                .await?,
+        );
         let groups = super::multinode::runs_groups(dcd);
         if groups {
             changes.extend(self.prune_groups(dcd, &objects).await?);

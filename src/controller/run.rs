@@ -351,6 +351,15 @@ async fn reconcile_graph(
 ) -> Result<Action, ClusterError> {
     let ns = dgd.namespace().unwrap_or_default();
     tracing::debug!(graph = %key(dgd.as_ref()), may_write = (ctx.may_write)(&ns), "reconcile");
+    if (ctx.may_write)(&ns)
+        && ctx
+            .reconciler
+            .release_upstream_finalizer(dgd.as_ref())
+            .await?
+    {
+        // Taken over from upstream's operator; the next event brings the updated graph.
+        return Ok(Action::await_change());
+    }
     if !(ctx.may_write)(&ns) || dgd.meta().deletion_timestamp.is_some() {
         // Garbage collection removes the children of a deleted graph; an excluded namespace
         // belongs to its namespace-scoped operator until its marker expires.
@@ -405,6 +414,14 @@ async fn reconcile_component(
     ctx: Arc<Context>,
 ) -> Result<Action, ClusterError> {
     let ns = dcd.namespace().unwrap_or_default();
+    if (ctx.may_write)(&ns)
+        && ctx
+            .reconciler
+            .release_upstream_finalizer(dcd.as_ref())
+            .await?
+    {
+        return Ok(Action::await_change());
+    }
     if !(ctx.may_write)(&ns) || dcd.meta().deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }

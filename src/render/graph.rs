@@ -65,6 +65,7 @@ pub fn graph(
         ));
     }
     check_names(&name, &services).map_err(|(p, m)| err(p, m))?;
+    super::restart::check(dgd).map_err(|(p, m)| err(p, m))?;
 
     // Grove takes the whole graph unless it opts out (audit §3.1).
     let opted_out = annotations

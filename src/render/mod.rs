@@ -11,6 +11,7 @@ mod merge;
 pub mod orchestrator;
 pub mod order;
 mod pod;
+pub mod restart;
 
 use std::fmt;
 

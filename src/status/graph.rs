@@ -122,7 +122,7 @@ pub fn reconcile_failed(
 }
 
 /// Why a component is not ready, or `None` when it is.
-fn component_problem(dcd: &DynamoComponentDeployment) -> Option<String> {
+pub(crate) fn component_problem(dcd: &DynamoComponentDeployment) -> Option<String> {
     let generation = dcd.metadata.generation;
     let Some(status) = dcd
         .status
@@ -192,6 +192,8 @@ pub(super) fn build(
         state: Some(state.to_string()),
         conditions: Some(vec![ready]),
         services,
+        // The restart's progress is the controller's to advance (`status::restart`).
+        restart: previous.and_then(|p| p.restart.clone()),
     }
 }
 

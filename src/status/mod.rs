@@ -9,6 +9,7 @@ mod condition;
 mod graph;
 mod multinode;
 mod readiness;
+pub mod restart;
 mod table;
 
 pub use age::age;
@@ -16,6 +17,7 @@ pub use component::{
     CONDITION_AVAILABLE, REASON_DEPLOYMENT_NOT_READY, REASON_DEPLOYMENT_READY, REASON_RECONCILING,
     component_status,
 };
+pub(crate) use graph::component_problem;
 pub use graph::{
     CONDITION_READY, REASON_ALL_READY, REASON_RECONCILE_FAILED, REASON_SOME_NOT_READY,
     REASON_VALIDATION_FAILED, STATE_FAILED, STATE_PENDING, STATE_SUCCESSFUL, component_name,

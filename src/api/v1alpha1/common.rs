@@ -189,6 +189,40 @@ pub enum RestartStrategyType {
     Parallel,
 }
 
+/// Progress of the graph's latest restart request, as upstream reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RestartStatus {
+    /// The `spec.restart.id` this status describes.
+    #[serde(
+        default,
+        rename = "observedID",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub observed_id: Option<String>,
+    /// `Pending`, `Restarting`, `Completed`, `Failed` or `Superseded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<RestartPhase>,
+    /// Services whose pods are being restarted now (one at a time when Sequential).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_progress: Option<Vec<String>>,
+}
+
+/// Where a graph restart is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum RestartPhase {
+    /// Requested, not started.
+    Pending,
+    /// Pods are being replaced.
+    Restarting,
+    /// Every service restarted (or, for an id present at creation, nothing to restart).
+    Completed,
+    /// The restart could not finish.
+    Failed,
+    /// A newer change replaced the request before it finished.
+    Superseded,
+}
+
 /// Graph-level topology constraint (upstream 1.x).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
