@@ -138,11 +138,14 @@ pub fn crds() -> Vec<Value> {
 }
 
 /// What `src/install/crds.json` must contain: the graph and component CRDs generated from the
-/// types, and the DynamoWorkerMetadata CRD the runtime writes to.
+/// types, the DynamoWorkerMetadata CRD the runtime writes to and the scaling adapters' CRD.
 pub fn crds_json() -> String {
     let crds: Vec<Value> = crate::api::crd::all()
         .iter()
-        .chain([&crate::api::worker_metadata::crd()])
+        .chain([
+            &crate::api::worker_metadata::crd(),
+            &crate::api::scaling_adapter::crd(),
+        ])
         .map(|crd| serde_json::to_value(crd).expect("CRD serialises"))
         .collect();
     serde_json::to_string(&crds).expect("CRDs serialise") + "\n"
