@@ -117,14 +117,23 @@ mod tests {
             .unwrap();
         assert_eq!(scale.spec_replicas_path, ".spec.replicas");
         assert_eq!(scale.status_replicas_path, ".status.replicas");
-        assert_eq!(scale.label_selector_path.as_deref(), Some(".status.selector"));
-        let schema =
-            serde_json::to_value(v.schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref()))
-                .unwrap();
+        assert_eq!(
+            scale.label_selector_path.as_deref(),
+            Some(".status.selector")
+        );
+        let schema = serde_json::to_value(
+            v.schema
+                .as_ref()
+                .and_then(|s| s.open_api_v3_schema.as_ref()),
+        )
+        .unwrap();
         assert!(crate::api::schema::structural_violations(&schema).is_empty());
         let spec = &schema["properties"]["spec"];
         assert_eq!(spec["required"], json!(["dgdRef", "replicas"]));
-        assert_eq!(spec["properties"]["replicas"]["minimum"].as_f64(), Some(0.0));
+        assert_eq!(
+            spec["properties"]["replicas"]["minimum"].as_f64(),
+            Some(0.0)
+        );
         assert_eq!(
             spec["properties"]["dgdRef"]["required"],
             json!(["name", "serviceName"])
@@ -137,7 +146,9 @@ mod tests {
         let svc = |v: serde_json::Value| -> ComponentSpec { serde_json::from_value(v).unwrap() };
         assert!(enabled(&svc(json!({"scalingAdapter": {"enabled": true}}))));
         assert!(!enabled(&svc(json!({"scalingAdapter": {}}))));
-        assert!(!enabled(&svc(json!({"scalingAdapter": {"disable": false}}))));
+        assert!(!enabled(&svc(
+            json!({"scalingAdapter": {"disable": false}})
+        )));
         assert!(!enabled(&svc(json!({}))));
         assert_eq!(adapter_name("g", "VllmDecodeWorker"), "g-vllmdecodeworker");
     }

@@ -31,8 +31,7 @@ impl Reconciler {
         let ns = dgd.namespace().unwrap_or_else(|| "default".into());
         let api: Api<Adapter> = Api::namespaced(self.client(), &ns);
         let wanted = adapters(dgd);
-        let by_name: BTreeMap<String, &Adapter> =
-            live.iter().map(|a| (a.name_any(), a)).collect();
+        let by_name: BTreeMap<String, &Adapter> = live.iter().map(|a| (a.name_any(), a)).collect();
         let mut changes = Vec::new();
         let mut current: Vec<Adapter> = Vec::new();
         for (name, desired) in &wanted {
@@ -50,19 +49,31 @@ impl Reconciler {
             }
             changes.push(format!("created {}", describe(name)));
         }
+        let mut released = false;
         for stale in live.iter().filter(|a| !wanted.contains_key(&a.name_any())) {
             if self.ours(dgd, stale) {
                 self.delete_adapter(&api, stale).await?;
                 changes.push(format!("deleted {}", describe(&stale.name_any())));
+                released = true;
             }
         }
+        // Every adapter's verdict against the graph as it came; one write covers them all.
+        let decisions: Vec<_> = current
+            .iter()
+            .map(|a| (a, sync(a, Some(dgd), now)))
+            .collect();
+        let driven: BTreeMap<String, i32> = decisions
+            .iter()
+            .filter(|(a, _)| wanted.contains_key(&a.name_any()))
+            .map(|(a, _)| (a.spec.dgd_ref.service_name.clone(), a.spec.replicas))
+            .collect();
         let mut graph = dgd.clone();
-        for adapter in &current {
-            let decision = sync(adapter, Some(&graph), now);
+        let scaled = decisions.iter().any(|(_, d)| d.graph_replicas.is_some());
+        if scaled || released {
+            graph = self.write_replicas(dgd, &driven).await?;
+        }
+        for (adapter, decision) in decisions {
             if let Some(replicas) = decision.graph_replicas {
-                graph = self
-                    .write_replicas(&graph, &adapter.spec.dgd_ref.service_name, replicas)
-                    .await?;
                 changes.push(format!(
                     "scaled {} to {replicas} ({})",
                     adapter.spec.dgd_ref.service_name,
@@ -180,7 +191,11 @@ impl Reconciler {
         controlled || adapter.labels().get(LABEL_GRAPH) == Some(&dgd.name_any())
     }
 
-    async fn delete_adapter(&self, api: &Api<Adapter>, adapter: &Adapter) -> Result<(), ClusterError> {
+    async fn delete_adapter(
+        &self,
+        api: &Api<Adapter>,
+        adapter: &Adapter,
+    ) -> Result<(), ClusterError> {
         let name = adapter.name_any();
         self.wrote(1);
         let params = DeleteParams::background();
@@ -191,18 +206,18 @@ impl Reconciler {
         }
     }
 
-    /// Server-side applies one service's replicas under the adapter controller's field
-    /// manager (forcing: the adapter is the source of truth) and returns the stored graph.
+    /// Server-side applies the replicas of every service an adapter drives, under the
+    /// adapter controller's field manager (forcing: the adapters are the source of truth);
+    /// services left out are released. Returns the stored graph.
     async fn write_replicas(
         &self,
         dgd: &DynamoGraphDeployment,
-        service: &str,
-        replicas: i32,
+        replicas: &BTreeMap<String, i32>,
     ) -> Result<DynamoGraphDeployment, ClusterError> {
         let name = dgd.name_any();
         let api: Api<DynamoGraphDeployment> =
             Api::namespaced(self.client(), &dgd.namespace().unwrap_or_default());
-        let body = replicas_patch(&name, service, replicas);
+        let body = replicas_patch(&name, replicas);
         let (params, patch) = (
             PatchParams::apply(FIELD_MANAGER_ADAPTER).force(),
             Patch::Apply(&body),

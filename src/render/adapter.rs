@@ -126,13 +126,20 @@ pub fn sync(
     }
 }
 
-/// The server-side apply body that sets one service's replicas and nothing else.
-pub fn replicas_patch(graph: &str, service: &str, replicas: i32) -> Value {
+/// The adapter controller's whole server-side apply configuration of a graph: the replicas
+/// of every service an adapter drives, and nothing else. Always whole, because an apply
+/// replaces everything its field manager applied before: naming one service would release
+/// the others, and a service that no longer opts in is released by leaving it out.
+pub fn replicas_patch(graph: &str, replicas: &BTreeMap<String, i32>) -> Value {
+    let services: serde_json::Map<String, Value> = replicas
+        .iter()
+        .map(|(s, r)| (s.clone(), json!({ "replicas": r })))
+        .collect();
     json!({
         "apiVersion": API_VERSION,
         "kind": "DynamoGraphDeployment",
         "metadata": { "name": graph },
-        "spec": { "services": { service: { "replicas": replicas } } },
+        "spec": { "services": services },
     })
 }
 
@@ -142,7 +149,7 @@ pub fn replicas_patch(graph: &str, service: &str, replicas: i32) -> Value {
 /// the result then changes no replicas, so `dynamoctl apply` never fights the adapter
 /// controller or the planner, passes the replica policy, and `diff` shows no drift there.
 /// A graph or service that does not exist yet keeps the file's replicas: they seed the
-/// adapter.
+/// adapter. A service that opts out in this document keeps its live replicas once more.
 pub fn keep_live_replicas(desired: &mut Value, live: Option<&Value>) {
     let Some(live) = live else { return };
     if desired["kind"] != "DynamoGraphDeployment" {
@@ -175,8 +182,14 @@ pub fn keep_live_replicas(desired: &mut Value, live: Option<&Value>) {
 
 /// One service or component of [`keep_live_replicas`].
 fn keep_replicas(entry: &mut Value, old: Option<&Value>, beta: bool) {
-    let owned = entry.pointer("/scalingAdapter/enabled") == Some(&Value::Bool(true))
-        || (beta && entry.get("scalingAdapter").is_some());
+    let opted_in = |e: &Value| {
+        e.pointer("/scalingAdapter/enabled") == Some(&Value::Bool(true))
+            || (beta && e.get("scalingAdapter").is_some())
+    };
+    // Opting out keeps the replicas too: the adapter still owns them in that update (the
+    // replica policy refuses a change then, as upstream's webhook does); the next apply sets
+    // the file's.
+    let owned = opted_in(entry) || old.is_some_and(opted_in);
     let (Some(old), true, Some(fields)) = (old, owned, entry.as_object_mut()) else {
         return;
     };
@@ -196,12 +209,14 @@ mod tests {
             "Worker": {"replicas": 7, "scalingAdapter": {"enabled": true}},
             "Frontend": {"replicas": 1},
             "Bare": {"scalingAdapter": {"enabled": true}},
+            "Leaving": {"replicas": 8, "scalingAdapter": {"enabled": true}},
         }}});
         let mut desired = json!({"apiVersion": API_VERSION, "kind": "DynamoGraphDeployment", "spec": {"services": {
             "Worker": {"replicas": 2, "scalingAdapter": {"enabled": true}},
             "Frontend": {"replicas": 3},
             "Bare": {"replicas": 4, "scalingAdapter": {"enabled": true}},
             "New": {"replicas": 5, "scalingAdapter": {"enabled": true}},
+            "Leaving": {"replicas": 1},
         }}});
         keep_live_replicas(&mut desired, Some(&live));
         let s = &desired["spec"]["services"];
@@ -209,6 +224,7 @@ mod tests {
         assert_eq!(s["Frontend"]["replicas"], json!(3));
         assert!(s["Bare"].get("replicas").is_none());
         assert_eq!(s["New"]["replicas"], json!(5));
+        assert_eq!(s["Leaving"]["replicas"], json!(8));
 
         // Creation: the file's replicas seed the adapters.
         let before = desired.clone();
@@ -267,10 +283,16 @@ mod tests {
             ["g-prefill", "g-worker"].iter().collect::<Vec<_>>()
         );
         let w = &out["g-worker"];
-        assert_eq!(w["spec"], json!({"replicas": 3, "dgdRef": {"name": "g", "serviceName": "Worker"}}));
+        assert_eq!(
+            w["spec"],
+            json!({"replicas": 3, "dgdRef": {"name": "g", "serviceName": "Worker"}})
+        );
         assert_eq!(out["g-prefill"]["spec"]["replicas"], json!(1));
         assert_eq!(w["metadata"]["ownerReferences"][0]["uid"], json!("u-1"));
-        assert_eq!(w["metadata"]["ownerReferences"][0]["controller"], json!(true));
+        assert_eq!(
+            w["metadata"]["ownerReferences"][0]["controller"],
+            json!(true)
+        );
         assert_eq!(w["metadata"]["labels"][LABEL_COMPONENT], json!("Worker"));
         assert_eq!(w["metadata"]["labels"][LABEL_GRAPH], json!("g"));
     }
@@ -319,9 +341,14 @@ mod tests {
 
     #[test]
     fn the_replicas_patch_names_one_field() {
+        let replicas = BTreeMap::from([("Worker".to_string(), 4), ("Prefill".to_string(), 2)]);
         assert_eq!(
-            replicas_patch("g", "Worker", 4)["spec"],
-            json!({"services": {"Worker": {"replicas": 4}}})
+            replicas_patch("g", &replicas)["spec"],
+            json!({"services": {"Prefill": {"replicas": 2}, "Worker": {"replicas": 4}}})
+        );
+        assert_eq!(
+            replicas_patch("g", &BTreeMap::new())["spec"],
+            json!({"services": {}})
         );
     }
 }
