@@ -102,6 +102,14 @@ pub fn manifests(opts: &InstallOptions) -> Vec<Value> {
         "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": NAME },
         "subjects": [{ "kind": "ServiceAccount", "name": SERVICE_ACCOUNT_NAME, "namespace": ns }],
     }));
+    // The replica policy of scaling adapters: the same policy for every install, bound
+    // everywhere (cluster-wide) or in the install's namespace only.
+    let policy_labels = json!(labels);
+    out.push(super::policy::replica_policy(&policy_labels));
+    out.push(super::policy::replica_binding(
+        &policy_labels,
+        opts.namespace_scoped.then_some(ns),
+    ));
     let config = config_text(opts);
     out.push(json!({
         "apiVersion": "v1",
