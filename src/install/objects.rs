@@ -59,8 +59,9 @@ pub fn operator_args(opts: &InstallOptions) -> Vec<String> {
 }
 
 /// Every object of the installation, in apply order: the CRDs, the Namespace (cluster-wide
-/// mode only: a namespace-scoped install creates no cluster-scoped object besides the CRDs),
-/// the ServiceAccount, RBAC, the configuration ConfigMap, the Deployment and the metrics
+/// mode only: a namespace-scoped install creates no cluster-scoped object besides the CRDs
+/// and the replica policy), the ServiceAccount, RBAC, the replica policy and its binding,
+/// the configuration ConfigMap, the Deployment and the metrics
 /// Service, then the bundled etcd and NATS and the PodMonitors when asked for. Call
 /// [`InstallOptions::validate`] first.
 pub fn manifests(opts: &InstallOptions) -> Vec<Value> {
@@ -102,14 +103,12 @@ pub fn manifests(opts: &InstallOptions) -> Vec<Value> {
         "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": NAME },
         "subjects": [{ "kind": "ServiceAccount", "name": SERVICE_ACCOUNT_NAME, "namespace": ns }],
     }));
-    // The replica policy of scaling adapters: the same policy for every install, bound
-    // everywhere (cluster-wide) or in the install's namespace only.
+    // The replica policy of scaling adapters, bound everywhere (cluster-wide) or in the
+    // install's namespace only.
     let policy_labels = json!(labels);
-    out.push(super::policy::replica_policy(&policy_labels));
-    out.push(super::policy::replica_binding(
-        &policy_labels,
-        opts.namespace_scoped.then_some(ns),
-    ));
+    let scope = opts.namespace_scoped.then_some(ns);
+    out.push(super::policy::replica_policy(&policy_labels, scope));
+    out.push(super::policy::replica_binding(&policy_labels, scope));
     let config = config_text(opts);
     out.push(json!({
         "apiVersion": "v1",

@@ -10,23 +10,30 @@
 //! than by name makes one policy right for every install: cluster-wide, namespace-scoped and
 //! both at once (hybrid).
 //!
-//! The policy object is the same for every install; only the binding differs: a cluster-wide
-//! install binds it everywhere, a namespace-scoped install only in its own namespace.
+//! Each install has its own policy and binding, the same rule under two names (a cluster-scoped
+//! object cannot belong to two Helm releases): a cluster-wide install's
+//! `dynamo-graph-replicas` is bound everywhere, a namespace-scoped install's
+//! `dynamo-graph-replicas-<namespace>` only in its own namespace. In hybrid mode both apply
+//! to the namespace-scoped operator's namespace, and agree.
 
 use serde_json::{Value, json};
 
 use crate::api::consts::{GROUP, PLANNER_SERVICE_ACCOUNT, VERSION};
 use crate::api::scaling_adapter::PLURAL;
 
-/// Name of the policy, and of the cluster-wide install's binding.
+/// Name of a cluster-wide install's policy and binding.
 pub const POLICY_NAME: &str = "dynamo-graph-replicas";
 
 /// The API version of the policy and its binding.
 pub const API_VERSION: &str = "admissionregistration.k8s.io/v1";
 
-/// The name of the binding a namespace-scoped install in `namespace` creates.
-pub fn namespaced_binding_name(namespace: &str) -> String {
-    format!("{POLICY_NAME}-{namespace}")
+/// The name of the policy and binding of an install: namespace-scoped in `Some(namespace)`,
+/// or cluster-wide.
+pub fn name(namespace: Option<&str>) -> String {
+    match namespace {
+        Some(ns) => format!("{POLICY_NAME}-{ns}"),
+        None => POLICY_NAME.to_string(),
+    }
 }
 
 /// The services whose replicas an update changes while an adapter owns them (in the old or
@@ -38,8 +45,8 @@ object.spec.services.filter(n, n in oldObject.spec.services && (\
 (has(object.spec.services[n].replicas) ? object.spec.services[n].replicas : 1) != \
 (has(oldObject.spec.services[n].replicas) ? oldObject.spec.services[n].replicas : 1))";
 
-/// The ValidatingAdmissionPolicy.
-pub fn replica_policy(labels: &Value) -> Value {
+/// The ValidatingAdmissionPolicy of an install (see [`name`]).
+pub fn replica_policy(labels: &Value, namespace: Option<&str>) -> Value {
     let trusted = format!(
         "request.userInfo.username == 'system:serviceaccount:' + request.namespace + ':{PLANNER_SERVICE_ACCOUNT}' || \
          (request.userInfo.username.startsWith('system:serviceaccount:') && \
@@ -48,7 +55,7 @@ pub fn replica_policy(labels: &Value) -> Value {
     json!({
         "apiVersion": API_VERSION,
         "kind": "ValidatingAdmissionPolicy",
-        "metadata": { "name": POLICY_NAME, "labels": labels },
+        "metadata": { "name": name(namespace), "labels": labels },
         "spec": {
             "failurePolicy": "Fail",
             "matchConstraints": {
@@ -74,26 +81,22 @@ pub fn replica_policy(labels: &Value) -> Value {
     })
 }
 
-/// The binding: everywhere (`namespace` = `None`, a cluster-wide install) or only in one
-/// namespace (a namespace-scoped install).
+/// The binding of an install's policy: everywhere (`namespace` = `None`, a cluster-wide
+/// install) or only in one namespace (a namespace-scoped install).
 pub fn replica_binding(labels: &Value, namespace: Option<&str>) -> Value {
     let mut spec = json!({
-        "policyName": POLICY_NAME,
+        "policyName": name(namespace),
         "validationActions": ["Deny"],
     });
-    let name = match namespace {
-        Some(ns) => {
-            spec["matchResources"] = json!({
-                "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": ns } },
-            });
-            namespaced_binding_name(ns)
-        }
-        None => POLICY_NAME.to_string(),
-    };
+    if let Some(ns) = namespace {
+        spec["matchResources"] = json!({
+            "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": ns } },
+        });
+    }
     json!({
         "apiVersion": API_VERSION,
         "kind": "ValidatingAdmissionPolicyBinding",
-        "metadata": { "name": name, "labels": labels },
+        "metadata": { "name": name(namespace), "labels": labels },
         "spec": spec,
     })
 }
@@ -103,9 +106,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_policy_two_binding_scopes() {
+    fn one_rule_two_scopes() {
         let labels = json!({"app.kubernetes.io/name": "dynamo-operator"});
-        let policy = replica_policy(&labels);
+        let policy = replica_policy(&labels, None);
+        assert_eq!(policy["metadata"]["name"], POLICY_NAME);
+        assert_eq!(
+            replica_policy(&labels, Some("team-b"))["spec"],
+            policy["spec"],
+            "the same rule"
+        );
         assert_eq!(
             policy["spec"]["matchConstraints"]["resourceRules"][0]["operations"],
             json!(["UPDATE"])
@@ -125,6 +134,6 @@ mod tests {
             scoped["spec"]["matchResources"]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
             "team-b"
         );
-        assert_eq!(scoped["spec"]["policyName"], POLICY_NAME);
+        assert_eq!(scoped["spec"]["policyName"], "dynamo-graph-replicas-team-b");
     }
 }
