@@ -101,6 +101,26 @@ pub fn crd() -> CustomResourceDefinition {
     crd
 }
 
+/// Every problem with an adapter document, as (path, message): its schema as the API server
+/// enforces it (`replicas` at least 0, a non-empty `dgdRef`), so `dynamoctl` refuses bad
+/// input before anything is sent. Empty for a valid adapter.
+pub fn check(value: &serde_json::Value) -> Vec<(Vec<String>, String)> {
+    static SCHEMA: std::sync::OnceLock<super::schema::ObjectSchema> = std::sync::OnceLock::new();
+    let schema = SCHEMA.get_or_init(|| {
+        let crd = crd();
+        let schema = crd.spec.versions[0]
+            .schema
+            .as_ref()
+            .and_then(|s| s.open_api_v3_schema.as_ref());
+        super::schema::ObjectSchema::new(serde_json::to_value(schema).expect("schema serialises"))
+    });
+    schema
+        .validate(value, None)
+        .into_iter()
+        .map(|v| (v.path, v.message))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +159,32 @@ mod tests {
             json!(["name", "serviceName"])
         );
         assert_eq!(crd.spec.names.short_names, Some(vec!["dgdsa".to_string()]));
+    }
+
+    #[test]
+    fn bad_adapters_are_refused_by_their_schema() {
+        let adapter = |spec: serde_json::Value| json!({"apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeploymentScalingAdapter", "metadata": {"name": "a"}, "spec": spec});
+        assert!(
+            check(&adapter(
+                json!({"replicas": 2, "dgdRef": {"name": "g", "serviceName": "W"}})
+            ))
+            .is_empty()
+        );
+        let bad = check(&adapter(
+            json!({"replicas": -1, "dgdRef": {"name": "g", "serviceName": ""}}),
+        ));
+        let paths: Vec<String> = bad.iter().map(|(p, _)| p.join(".")).collect();
+        assert!(paths.contains(&"spec.replicas".to_string()), "{bad:?}");
+        assert!(
+            paths.contains(&"spec.dgdRef.serviceName".to_string()),
+            "{bad:?}"
+        );
+        assert!(
+            !check(&adapter(
+                json!({"dgdRef": {"name": "g", "serviceName": "W"}})
+            ))
+            .is_empty()
+        );
     }
 
     #[test]

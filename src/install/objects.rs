@@ -255,10 +255,13 @@ mod tests {
                 "CustomResourceDefinition",
                 "CustomResourceDefinition",
                 "CustomResourceDefinition",
+                "CustomResourceDefinition",
                 "Namespace",
                 "ServiceAccount",
                 "ClusterRole",
                 "ClusterRoleBinding",
+                "ValidatingAdmissionPolicy",
+                "ValidatingAdmissionPolicyBinding",
                 "ConfigMap",
                 "Deployment",
                 "Service"
@@ -312,7 +315,7 @@ mod tests {
     }
 
     #[test]
-    fn namespace_scoped_install_has_no_cluster_scoped_object_but_crds() {
+    fn namespace_scoped_install_has_no_cluster_scoped_object_but_crds_and_its_policy() {
         let opts = InstallOptions {
             namespace: "team-a".into(),
             namespace_scoped: true,
@@ -324,7 +327,10 @@ mod tests {
         };
         let objs = manifests(&opts);
         for o in &objs {
-            if o["kind"] != "CustomResourceDefinition" {
+            if o["apiVersion"] == crate::install::policy::API_VERSION {
+                // Its own replica policy, bound in team-a only.
+                assert_eq!(o["metadata"]["name"], "dynamo-graph-replicas-team-a");
+            } else if o["kind"] != "CustomResourceDefinition" {
                 assert_eq!(o["metadata"]["namespace"], "team-a", "{}", o["kind"]);
             }
         }
