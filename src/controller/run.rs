@@ -455,7 +455,7 @@ async fn sync_adapters(
         .collect();
     let (graph, changes) = ctx.reconciler.sync_adapters(dgd, &live, &now()).await?;
     ctx.reconciler
-        .record(&dgd.object_ref(&()), "Scaled", &changes)
+        .record(&dgd.object_ref(&()), "ScalingAdapters", &changes)
         .await;
     Ok(graph)
 }
