@@ -253,6 +253,20 @@ fn kubectl_scale_and_an_hpa_drive_a_service_under_the_replica_policy() {
             .is_some_and(|a| a.pointer("/status/selector").is_some())
     });
 
+    // The API server type-checked the policy's CEL against the CRD's schema without a warning.
+    let policy_name = format!("dynamo-graph-replicas-{ns}");
+    wait_for(limit, "the policy to be type-checked", || {
+        get(c, &["get", "validatingadmissionpolicy", &policy_name])
+            .is_some_and(|p| p.pointer("/status/typeChecking").is_some())
+    });
+    let policy = get(c, &["get", "validatingadmissionpolicy", &policy_name]).unwrap();
+    assert!(
+        policy
+            .pointer("/status/typeChecking/expressionWarnings")
+            .is_none(),
+        "{policy}"
+    );
+
     // Users who may edit graphs, for the policy to judge.
     let group = format!("graph-editors-{ns}");
     ok(&c
