@@ -173,6 +173,9 @@ pub struct Hooks {
     pub may_write: Box<dyn Fn(&str) -> bool + Send + Sync>,
 }
 
+/// How long a graph pass waits for the first listing of scaling adapters.
+const ADAPTERS_LISTED: Duration = Duration::from_secs(10);
+
 /// How long reconciles in flight may take to finish after a stop.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 
@@ -442,9 +445,15 @@ async fn sync_adapters(
     let Some(store) = &ctx.adapters else {
         return Ok(dgd.clone());
     };
-    // Before the first listing every adapter would look missing.
-    if store.wait_until_ready().await.is_err() {
-        return Ok(dgd.clone());
+    // Before the first listing every adapter would look missing. A listing that never comes
+    // (no permission for adapters: an install whose RBAC predates them) must not hold every
+    // graph back: the pass goes on without its adapter step.
+    match tokio::time::timeout(ADAPTERS_LISTED, store.wait_until_ready()).await {
+        Ok(Ok(())) => {}
+        _ => {
+            tracing::warn!(graph = %key(dgd), "scaling adapters not listed yet (check the operator's RBAC for dynamographdeploymentscalingadapters); skipping them this pass");
+            return Ok(dgd.clone());
+        }
     }
     let (ns, name) = (dgd.namespace(), dgd.name_any());
     let live: Vec<Adapter> = store
