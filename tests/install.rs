@@ -555,7 +555,7 @@ async fn cluster_wide_install_then_operator_then_check_passes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn namespace_scoped_install_creates_nothing_cluster_scoped_but_crds() {
+async fn namespace_scoped_install_creates_nothing_cluster_scoped_but_crds_and_its_policy() {
     let Some(sim) = sim().await else {
         return;
     };
@@ -590,6 +590,11 @@ async fn namespace_scoped_install_creates_nothing_cluster_scoped_but_crds() {
             assert_eq!(w.resource, "customresourcedefinitions");
             continue;
         }
+        // The replica policy, bound in team-a only.
+        if w.group == "admissionregistration.k8s.io" {
+            assert_eq!(w.name, "dynamo-graph-replicas-team-a", "{w:?}");
+            continue;
+        }
         assert!(!cluster_scoped_write(w), "cluster-scoped write: {w:?}");
         assert_eq!(w.namespace, "team-a", "{w:?}");
     }
@@ -598,6 +603,18 @@ async fn namespace_scoped_install_creates_nothing_cluster_scoped_but_crds() {
         writes
             .iter()
             .all(|w| w.resource != "clusterroles" && w.resource != "clusterrolebindings")
+    );
+    let binding = sim
+        .object(
+            "admissionregistration.k8s.io",
+            "validatingadmissionpolicybindings",
+            "",
+            "dynamo-graph-replicas-team-a",
+        )
+        .unwrap();
+    assert_eq!(
+        binding["spec"]["matchResources"]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+        "team-a"
     );
 
     // A namespace admin re-running with --skip-crds touches no cluster-scoped object at all.
@@ -662,7 +679,7 @@ async fn unchanged_rerun_sends_zero_writes_and_a_change_one() {
     sim.clear_audit();
     let out = ok(&run(&sim, &["install"], &[]).await);
     assert!(sim.audit_writes().is_empty(), "{:?}", sim.audit_writes());
-    assert_eq!(out.lines().count(), 10, "{out}");
+    assert_eq!(out.lines().count(), 13, "{out}");
     assert!(out.lines().all(|l| l.ends_with(" unchanged")), "{out}");
 
     // An upgrade: only what changed is written.
@@ -714,6 +731,8 @@ async fn uninstall_leaves_nothing_behind() {
             "service/dynamo-operator-metrics",
             "deployment.apps/dynamo-operator",
             "configmap/dynamo-operator-config",
+            "validatingadmissionpolicybinding.admissionregistration.k8s.io/dynamo-graph-replicas",
+            "validatingadmissionpolicy.admissionregistration.k8s.io/dynamo-graph-replicas",
             "clusterrolebinding.rbac.authorization.k8s.io/dynamo-operator",
             "clusterrole.rbac.authorization.k8s.io/dynamo-operator",
             "serviceaccount/dynamo-operator",
@@ -721,6 +740,7 @@ async fn uninstall_leaves_nothing_behind() {
             "customresourcedefinition.apiextensions.k8s.io/dynamographdeployments.nvidia.com",
             "customresourcedefinition.apiextensions.k8s.io/dynamocomponentdeployments.nvidia.com",
             "customresourcedefinition.apiextensions.k8s.io/dynamoworkermetadatas.nvidia.com",
+            "customresourcedefinition.apiextensions.k8s.io/dynamographdeploymentscalingadapters.nvidia.com",
         ]
     );
     // A real API server finalizes a deleted namespace a little later.
@@ -761,6 +781,17 @@ async fn uninstall_leaves_nothing_behind() {
         ),
     ] {
         assert!(sim.object(g, r, "team-b", name).is_none(), "{r}/{name}");
+    }
+    for r in [
+        "validatingadmissionpolicies",
+        "validatingadmissionpolicybindings",
+    ] {
+        let name = "dynamo-graph-replicas-team-b";
+        assert!(
+            sim.object("admissionregistration.k8s.io", r, "", name)
+                .is_none(),
+            "{r}/{name}"
+        );
     }
     assert!(namespaces(&sim).await.contains(&"team-b".to_string()));
 }
@@ -1784,7 +1815,7 @@ async fn a_failure_half_way_says_what_was_applied() {
     assert_eq!(code(&out), 3, "{}", text(&out.stderr));
     let err = text(&out.stderr);
     assert!(
-        err.contains("applied before the failure (8): CustomResourceDefinition dynamographdeployments.nvidia.com, CustomResourceDefinition dynamocomponentdeployments.nvidia.com, CustomResourceDefinition dynamoworkermetadatas.nvidia.com, Namespace dynamo-system, ServiceAccount dynamo-system/dynamo-operator, ClusterRole dynamo-operator, ClusterRoleBinding dynamo-operator, ConfigMap dynamo-system/dynamo-operator-config"),
+        err.contains("applied before the failure (11): CustomResourceDefinition dynamographdeployments.nvidia.com, CustomResourceDefinition dynamocomponentdeployments.nvidia.com, CustomResourceDefinition dynamoworkermetadatas.nvidia.com, CustomResourceDefinition dynamographdeploymentscalingadapters.nvidia.com, ValidatingAdmissionPolicy dynamo-graph-replicas, ValidatingAdmissionPolicyBinding dynamo-graph-replicas, Namespace dynamo-system, ServiceAccount dynamo-system/dynamo-operator, ClusterRole dynamo-operator, ClusterRoleBinding dynamo-operator, ConfigMap dynamo-system/dynamo-operator-config"),
         "{err}"
     );
     assert!(

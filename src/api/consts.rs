@@ -13,6 +13,9 @@ pub const API_VERSION: &str = "nvidia.com/v1alpha1";
 pub const FIELD_MANAGER_CLI: &str = "dynamoctl";
 /// Field manager of every child the controller (or `apply --reconcile`) writes.
 pub const FIELD_MANAGER_CONTROLLER: &str = "dynamoctl-controller";
+/// Field manager of the scaling adapters' writes: the replicas an adapter writes into its
+/// graph, and the adapters the operator creates.
+pub const FIELD_MANAGER_ADAPTER: &str = "dynamoctl-scaling-adapter";
 /// Field manager of status writes.
 pub const FIELD_MANAGER_STATUS: &str = "dynamoctl-controller/status";
 /// Field manager of `dynamoctl restart` (it owns only `spec.restart`).

@@ -22,6 +22,7 @@ use crate::cluster::{Applier, ApplyMode, ClusterError, ObjectRef, Resolver, conn
 use crate::controller::{GraphOutcome, Reconciler};
 use crate::error::Error;
 use crate::manifest::Object;
+use crate::render::adapter::keep_live_replicas;
 use crate::render::{RenderOptions, order};
 
 /// `--dry-run` modes, as kubectl's.
@@ -107,6 +108,15 @@ pub async fn run(args: ApplyArgs) -> Result<ExitCode, Error> {
         resolver,
         default_namespace: default_ns,
     };
+    // Replicas an adapter owns are left as they are (the adapter controller and the planner
+    // write them); the file's replicas only seed a new graph or service.
+    for doc in docs
+        .iter_mut()
+        .filter(|d| d["kind"] == "DynamoGraphDeployment")
+    {
+        let live = applier.get(&ObjectRef::of(doc)).await?;
+        keep_live_replicas(doc, live.as_ref());
+    }
     let graphs: Vec<ObjectRef> = docs
         .iter()
         .filter(|d| d["kind"] == "DynamoGraphDeployment")

@@ -21,6 +21,7 @@ use crate::cluster::{
 use crate::diff::{Change, Op, Plan, change};
 use crate::error::Error;
 use crate::manifest::Object;
+use crate::render::adapter::keep_live_replicas;
 use crate::render::{self, RenderOptions, order};
 
 /// Output of `diff`.
@@ -137,21 +138,29 @@ async fn cluster_plan(args: &DiffArgs, files: &[PathBuf]) -> Result<Plan, Error>
     let mut desired: Vec<Desired> = Vec::new();
     let mut graphs: Vec<DynamoGraphDeployment> = Vec::new();
     for object in &objects {
+        let mut value = object.to_value();
+        let live_graph = match object {
+            Object::Graph(_) => applier.get(&ObjectRef::of(&value)).await?,
+            _ => None,
+        };
+        // As `apply` does: adapter-owned replicas stay as they are, so they are no drift.
+        keep_live_replicas(&mut value, live_graph.as_ref());
         desired.push(Desired {
-            object: object.to_value(),
+            object: value.clone(),
             mode: cli.clone(),
         });
         let components: Vec<DynamoComponentDeployment> = match object {
-            Object::Graph(dgd) => {
+            Object::Graph(_) => {
+                let mut dgd: DynamoGraphDeployment =
+                    serde_json::from_value(value).expect("a rendered graph deserialises");
                 // Children carry the live graph's uid in their ownerReferences, as the
                 // operator would write them.
-                let mut dgd = (**dgd).clone();
                 let ns = applier
                     .effective_ref(&object.to_value())
                     .namespace
                     .unwrap_or_default();
                 let options = settings.for_namespace(&ns).await?;
-                if let Some(live) = applier.get(&ObjectRef::of(&object.to_value())).await? {
+                if let Some(live) = &live_graph {
                     dgd.metadata.uid = live
                         .pointer("/metadata/uid")
                         .and_then(Value::as_str)

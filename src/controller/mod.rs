@@ -2,6 +2,7 @@
 //! objects, prune what is no longer rendered, report status) and a component (render, apply
 //! its workload, report status). The CLI's `apply --reconcile` runs these same functions.
 
+mod adapter;
 pub mod exclusion;
 pub mod leader;
 pub mod marker;

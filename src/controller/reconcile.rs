@@ -65,7 +65,7 @@ impl Reconciler {
         }
     }
 
-    fn client(&self) -> kube::Client {
+    pub(super) fn client(&self) -> kube::Client {
         self.applier.resolver.client().clone()
     }
 
@@ -100,7 +100,7 @@ impl Reconciler {
     }
 
     /// Publishes one Event about `about` listing `changes`, if there are any and a recorder.
-    async fn record(&self, about: &ObjectReference, reason: &str, changes: &[String]) {
+    pub(super) async fn record(&self, about: &ObjectReference, reason: &str, changes: &[String]) {
         let (Some(recorder), false) = (&self.events, changes.is_empty()) else {
             return;
         };

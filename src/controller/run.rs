@@ -25,6 +25,7 @@ use tokio::sync::watch;
 use super::metrics::{Kind, Metrics};
 use super::server::{Health, serve};
 use super::{GraphOutcome, Reconciler};
+use crate::api::scaling_adapter::DynamoGraphDeploymentScalingAdapter as Adapter;
 use crate::api::{DynamoComponentDeployment, DynamoGraphDeployment};
 use crate::cluster::{Applier, ClusterError, Resolver};
 use crate::render::RenderOptions;
@@ -81,6 +82,8 @@ struct Context {
     failures: Mutex<HashMap<String, u32>>,
     /// Whether this process may write to a namespace (hybrid exclusion, claims held).
     may_write: Box<dyn Fn(&str) -> bool + Send + Sync>,
+    /// The scaling adapters in scope; `None` when their CRD is not installed.
+    adapters: Option<Store<Adapter>>,
 }
 
 impl Context {
@@ -170,6 +173,9 @@ pub struct Hooks {
     pub may_write: Box<dyn Fn(&str) -> bool + Send + Sync>,
 }
 
+/// How long a graph pass waits for the first listing of scaling adapters.
+const ADAPTERS_LISTED: Duration = Duration::from_secs(10);
+
 /// How long reconciles in flight may take to finish after a stop.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 
@@ -196,6 +202,35 @@ pub async fn run(
         .restricted_namespace
         .clone()
         .unwrap_or_else(|| "default".to_string());
+    // Adapters are watched only where their CRD is served: an older install without it keeps
+    // working, without adapters.
+    let adapter_probe = crate::cluster::ObjectRef {
+        api_version: crate::api::consts::API_VERSION.into(),
+        kind: "DynamoGraphDeploymentScalingAdapter".into(),
+        namespace: None,
+        name: String::new(),
+    };
+    let (adapter_store, adapter_stream) = if resolver.resolve(&adapter_probe).is_some() {
+        let api: Api<Adapter> = match &cfg.restricted_namespace {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        };
+        let (reader, writer) = reflector::store();
+        // Deletions too (`touched_objects`): a deleted adapter is recreated by its graph.
+        let stream = reflector(
+            writer,
+            watcher(api, watcher::Config::default().any_semantic())
+                .modify(|o| o.meta_mut().managed_fields = None)
+                .default_backoff(),
+        )
+        .touched_objects();
+        (Some(reader), Some(stream))
+    } else {
+        tracing::warn!(
+            "scaling adapters are off: the DynamoGraphDeploymentScalingAdapter CRD is not installed (run `dynamoctl apply crds/` or `dynamoctl install`)"
+        );
+        (None, None)
+    };
     let reporter = Reporter {
         controller: "dynamoctl-controller".into(),
         instance: Some(cfg.instance.clone()),
@@ -219,6 +254,7 @@ pub async fn run(
         resync: cfg.resync,
         failures: Mutex::default(),
         may_write,
+        adapters: adapter_store,
     });
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -278,6 +314,13 @@ pub async fn run(
         (api, ar)
     };
     let mut graph_controller = graph_controller.owns(component_meta, wc());
+    // An adapter's change (a new replica count, a deletion) is its graph's to act on.
+    if let Some(stream) = adapter_stream {
+        graph_controller = graph_controller.watches_stream(stream, |a: Adapter| {
+            let ns = a.namespace().unwrap_or_default();
+            Some(reflector::ObjectRef::new(&a.spec.dgd_ref.name).within(&ns))
+        });
+    }
     // The multinode kinds exist only where the configuration says their orchestrator is
     // installed; watching an unserved kind would fail forever.
     if orchestrators.grove {
@@ -366,7 +409,10 @@ async fn reconcile_graph(
         return Ok(Action::await_change());
     }
     let start = Instant::now();
-    let result = ctx.reconciler.reconcile_graph(&dgd, &now()).await;
+    let result = match sync_adapters(&dgd, &ctx).await {
+        Ok(dgd) => ctx.reconciler.reconcile_graph(&dgd, &now()).await,
+        Err(e) => Err(e),
+    };
     ctx.metrics
         .observe(Kind::Graph, start.elapsed(), result.is_err());
     if let Err(e) = &result {
@@ -397,6 +443,39 @@ async fn reconcile_graph(
             Ok(Action::requeue(ctx.resync))
         }
     }
+}
+
+/// The adapter step of a graph's pass (`controller::adapter`); returns the graph with the
+/// adapters' replicas written back.
+async fn sync_adapters(
+    dgd: &DynamoGraphDeployment,
+    ctx: &Context,
+) -> Result<DynamoGraphDeployment, ClusterError> {
+    let Some(store) = &ctx.adapters else {
+        return Ok(dgd.clone());
+    };
+    // Before the first listing every adapter would look missing. A listing that never comes
+    // (no permission for adapters: an install whose RBAC predates them) must not hold every
+    // graph back: the pass goes on without its adapter step.
+    match tokio::time::timeout(ADAPTERS_LISTED, store.wait_until_ready()).await {
+        Ok(Ok(())) => {}
+        _ => {
+            tracing::warn!(graph = %key(dgd), "scaling adapters not listed yet (check the operator's RBAC for dynamographdeploymentscalingadapters); skipping them this pass");
+            return Ok(dgd.clone());
+        }
+    }
+    let (ns, name) = (dgd.namespace(), dgd.name_any());
+    let live: Vec<Adapter> = store
+        .state()
+        .iter()
+        .filter(|a| a.namespace() == ns && a.spec.dgd_ref.name == name)
+        .map(|a| (**a).clone())
+        .collect();
+    let (graph, changes) = ctx.reconciler.sync_adapters(dgd, &live, &now()).await?;
+    ctx.reconciler
+        .record(&dgd.object_ref(&()), "ScalingAdapters", &changes)
+        .await;
+    Ok(graph)
 }
 
 fn graph_error_policy(

@@ -9,6 +9,7 @@ mod image;
 mod monitoring;
 mod objects;
 mod options;
+pub mod policy;
 mod rbac;
 
 pub use bundled::{ETCD_IMAGE, NATS_IMAGE};

@@ -59,8 +59,9 @@ pub fn operator_args(opts: &InstallOptions) -> Vec<String> {
 }
 
 /// Every object of the installation, in apply order: the CRDs, the Namespace (cluster-wide
-/// mode only: a namespace-scoped install creates no cluster-scoped object besides the CRDs),
-/// the ServiceAccount, RBAC, the configuration ConfigMap, the Deployment and the metrics
+/// mode only: a namespace-scoped install creates no cluster-scoped object besides the CRDs
+/// and the replica policy), the ServiceAccount, RBAC, the replica policy and its binding,
+/// the configuration ConfigMap, the Deployment and the metrics
 /// Service, then the bundled etcd and NATS and the PodMonitors when asked for. Call
 /// [`InstallOptions::validate`] first.
 pub fn manifests(opts: &InstallOptions) -> Vec<Value> {
@@ -102,6 +103,12 @@ pub fn manifests(opts: &InstallOptions) -> Vec<Value> {
         "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": NAME },
         "subjects": [{ "kind": "ServiceAccount", "name": SERVICE_ACCOUNT_NAME, "namespace": ns }],
     }));
+    // The replica policy of scaling adapters, bound everywhere (cluster-wide) or in the
+    // install's namespace only.
+    let policy_labels = json!(labels);
+    let scope = opts.namespace_scoped.then_some(ns);
+    out.push(super::policy::replica_policy(&policy_labels, scope));
+    out.push(super::policy::replica_binding(&policy_labels, scope));
     let config = config_text(opts);
     out.push(json!({
         "apiVersion": "v1",
@@ -138,11 +145,14 @@ pub fn crds() -> Vec<Value> {
 }
 
 /// What `src/install/crds.json` must contain: the graph and component CRDs generated from the
-/// types, and the DynamoWorkerMetadata CRD the runtime writes to.
+/// types, the DynamoWorkerMetadata CRD the runtime writes to and the scaling adapters' CRD.
 pub fn crds_json() -> String {
     let crds: Vec<Value> = crate::api::crd::all()
         .iter()
-        .chain([&crate::api::worker_metadata::crd()])
+        .chain([
+            &crate::api::worker_metadata::crd(),
+            &crate::api::scaling_adapter::crd(),
+        ])
         .map(|crd| serde_json::to_value(crd).expect("CRD serialises"))
         .collect();
     serde_json::to_string(&crds).expect("CRDs serialise") + "\n"
@@ -245,10 +255,13 @@ mod tests {
                 "CustomResourceDefinition",
                 "CustomResourceDefinition",
                 "CustomResourceDefinition",
+                "CustomResourceDefinition",
                 "Namespace",
                 "ServiceAccount",
                 "ClusterRole",
                 "ClusterRoleBinding",
+                "ValidatingAdmissionPolicy",
+                "ValidatingAdmissionPolicyBinding",
                 "ConfigMap",
                 "Deployment",
                 "Service"
@@ -302,7 +315,7 @@ mod tests {
     }
 
     #[test]
-    fn namespace_scoped_install_has_no_cluster_scoped_object_but_crds() {
+    fn namespace_scoped_install_has_no_cluster_scoped_object_but_crds_and_its_policy() {
         let opts = InstallOptions {
             namespace: "team-a".into(),
             namespace_scoped: true,
@@ -314,7 +327,10 @@ mod tests {
         };
         let objs = manifests(&opts);
         for o in &objs {
-            if o["kind"] != "CustomResourceDefinition" {
+            if o["apiVersion"] == crate::install::policy::API_VERSION {
+                // Its own replica policy, bound in team-a only.
+                assert_eq!(o["metadata"]["name"], "dynamo-graph-replicas-team-a");
+            } else if o["kind"] != "CustomResourceDefinition" {
                 assert_eq!(o["metadata"]["namespace"], "team-a", "{}", o["kind"]);
             }
         }

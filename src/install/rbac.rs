@@ -27,6 +27,23 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
         ],
         STATUS,
     ),
+    // Scaling adapters: created, adopted and deleted per graph, their status written; the
+    // planner Role grants `/scale`, which the operator must hold to create that Role.
+    (
+        "nvidia.com",
+        &["dynamographdeploymentscalingadapters"],
+        FULL,
+    ),
+    (
+        "nvidia.com",
+        &["dynamographdeploymentscalingadapters/status"],
+        STATUS,
+    ),
+    (
+        "nvidia.com",
+        &["dynamographdeploymentscalingadapters/scale"],
+        STATUS,
+    ),
     // Granted to component pods by the per-graph discovery Role: RBAC lets the operator
     // create that Role only if it holds these itself.
     (

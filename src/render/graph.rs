@@ -345,6 +345,7 @@ fn discovery_rbac(graph: &str, namespace: &str, owner: Option<&Value>) -> Vec<Va
 /// The planner's ServiceAccount and namespace-scoped rights. Shared by every graph of the
 /// namespace (as upstream's), so not owned by any one graph.
 fn planner_rbac(namespace: &str) -> Vec<Value> {
+    use crate::api::scaling_adapter::PLURAL as SCALING_ADAPTERS;
     let labels = BTreeMap::from([
         (LABEL_MANAGED_BY.to_string(), MANAGED_BY.to_string()),
         (LABEL_APP_COMPONENT.to_string(), "rbac".to_string()),
@@ -357,8 +358,15 @@ fn planner_rbac(namespace: &str) -> Vec<Value> {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",
             "metadata": meta("planner-role"),
+            // Upstream's chart grants (newest): its graphs, the adapters' scale subresource
+            // (plus reading the adapters, so `kubectl scale` and a planner can look first),
+            // and what Kubernetes discovery needs; components, as 0.8.0 granted.
             "rules": [
                 { "apiGroups": [GROUP], "resources": ["dynamocomponentdeployments", "dynamographdeployments"], "verbs": ["get", "list", "create", "update", "patch"] },
+                { "apiGroups": [GROUP], "resources": [SCALING_ADAPTERS], "verbs": ["get", "list", "watch"] },
+                { "apiGroups": [GROUP], "resources": [format!("{SCALING_ADAPTERS}/scale")], "verbs": ["get", "update", "patch"] },
+                { "apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"] },
+                { "apiGroups": [GROUP], "resources": ["dynamoworkermetadatas"], "verbs": ["create", "get", "list", "watch", "update", "patch", "delete"] },
             ],
         }),
         json!({

@@ -2,6 +2,7 @@
 //! objects that serve it. The CLI runs them to preview and deploy; the controller runs the same
 //! functions on every reconcile. No I/O, no clock, no randomness: same input, same bytes.
 
+pub mod adapter;
 mod backend;
 mod component;
 mod defaults;

@@ -92,7 +92,9 @@ pub struct ComponentSpec {
     /// Ingress for a frontend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<IngressSpec>,
-    /// Scaling adapter settings (accepted for compatibility; adapters are not created).
+    /// Scaling adapter: with `enabled: true` the operator creates a
+    /// DynamoGraphDeploymentScalingAdapter `<graph>-<lower(service)>` whose replicas (set by
+    /// HPA, KEDA, the planner or `kubectl scale`) it writes into this service's `replicas`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling_adapter: Option<ScalingAdapter>,
     /// The base model this service serves; adds the `nvidia.com/dynamo-base-model-hash` pod
@@ -450,10 +452,11 @@ pub struct IngressTls {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ScalingAdapter {
-    /// Turn the adapter off (upstream 0.8).
+    /// Upstream 0.8.0's opt-out, accepted and ignored: adapters are opt-in (`enabled`), so
+    /// `disable` never turns one on, and `enabled: true` wins over it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable: Option<bool>,
-    /// Turn the adapter on (upstream 1.x, where it is off by default).
+    /// Create a scaling adapter for this service (upstream 1.x; off by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
 }
