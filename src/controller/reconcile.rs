@@ -209,6 +209,7 @@ impl Reconciler {
             (render::orchestrator::grove::API_VERSION, "PodCliqueSet"),
             ("v1", "Service"),
             ("networking.k8s.io/v1", "Ingress"),
+            (render::VIRTUAL_SERVICE_API_VERSION, "VirtualService"),
             ("v1", "ServiceAccount"),
             ("rbac.authorization.k8s.io/v1", "Role"),
             ("rbac.authorization.k8s.io/v1", "RoleBinding"),
@@ -269,7 +270,7 @@ impl Reconciler {
         Ok(())
     }
 
-    /// One pass over a component: workload objects applied, an Ingress that is no longer
+    /// One pass over a component: workload objects applied, an Ingress or VirtualService that is no longer
     /// rendered deleted, status written if it changed. Returns whether it is available.
     pub async fn reconcile_component(
         &self,
@@ -293,10 +294,15 @@ impl Reconciler {
         if groups {
             changes.extend(self.prune_groups(dcd, &objects).await?);
         }
-        if !objects.iter().any(|o| o["kind"] == "Ingress") {
+        // An Ingress or VirtualService the component no longer renders is deleted (a kind
+        // the cluster does not serve reads as absent).
+        for (api_version, kind) in EXPOSURE_KINDS {
+            if objects.iter().any(|o| o["kind"] == kind) {
+                continue;
+            }
             let r = ObjectRef {
-                api_version: "networking.k8s.io/v1".into(),
-                kind: "Ingress".into(),
+                api_version: api_version.into(),
+                kind: kind.into(),
                 namespace: Some(ns.clone()),
                 name: name.clone(),
             };
@@ -347,6 +353,12 @@ impl Reconciler {
         Ok(available)
     }
 }
+
+/// The kinds that expose a component outside the cluster, deleted when no longer rendered.
+const EXPOSURE_KINDS: [(&str, &str); 2] = [
+    ("networking.k8s.io/v1", "Ingress"),
+    (render::VIRTUAL_SERVICE_API_VERSION, "VirtualService"),
+];
 
 fn ready_message(
     conditions: &Option<Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>>,

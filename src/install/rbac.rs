@@ -45,6 +45,8 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
         &["get", "list", "watch", "create", "update", "patch"],
     ),
     ("networking.k8s.io", &["ingresses"], FULL),
+    // Istio VirtualServices of ingresses with useVirtualService.
+    ("networking.istio.io", &["virtualservices"], FULL),
     (
         "rbac.authorization.k8s.io",
         &["roles", "rolebindings"],
