@@ -282,6 +282,9 @@ impl Reconciler {
         let objects = match render::component(dcd, &self.render) {
             Ok(o) => o,
             Err(e) => {
+                // Upstream's controller-side validation: `Valid=False` says why.
+                let status = crate::status::component_invalid(dcd, &e.to_string(), now);
+                self.write_component_status(dcd, &status).await?;
                 return Err(ClusterError::Rejected {
                     object: format!("DynamoComponentDeployment {ns}/{name}"),
                     code: 422,
@@ -333,24 +336,38 @@ impl Reconciler {
                 .map_err(|e| self.err(&format!("Deployment {ns}/{name}"), e))?;
             crate::status::component_status(dcd, deployment.as_ref(), dcd.status.as_ref(), now)
         };
+        let status =
+            crate::status::with_component_conditions(status, dcd, dcd.status.as_ref(), now);
         let available = status
             .conditions
             .iter()
             .flatten()
             .any(|c| c.type_ == "Available" && c.status == "True");
-        if dcd.status.as_ref() != Some(&status) {
-            let api: Api<DynamoComponentDeployment> = Api::namespaced(self.client(), &ns);
-            let body = json!({ "apiVersion": API_VERSION, "kind": "DynamoComponentDeployment", "status": status });
-            let (params, patch) = (
-                PatchParams::apply(FIELD_MANAGER_STATUS).force(),
-                Patch::Apply(&body),
-            );
-            self.wrote(1);
-            retry(|| api.patch_status(&name, &params, &patch))
-                .await
-                .map_err(|e| self.err(&format!("DynamoComponentDeployment {ns}/{name}"), e))?;
-        }
+        self.write_component_status(dcd, &status).await?;
         Ok(available)
+    }
+
+    /// Writes a component's status unless it already says that.
+    async fn write_component_status(
+        &self,
+        dcd: &DynamoComponentDeployment,
+        status: &crate::api::DynamoComponentDeploymentStatus,
+    ) -> Result<(), ClusterError> {
+        if dcd.status.as_ref() == Some(status) {
+            return Ok(());
+        }
+        let (ns, name) = (dcd.namespace().unwrap_or_default(), dcd.name_any());
+        let api: Api<DynamoComponentDeployment> = Api::namespaced(self.client(), &ns);
+        let body = json!({ "apiVersion": API_VERSION, "kind": "DynamoComponentDeployment", "status": status });
+        let (params, patch) = (
+            PatchParams::apply(FIELD_MANAGER_STATUS).force(),
+            Patch::Apply(&body),
+        );
+        self.wrote(1);
+        retry(|| api.patch_status(&name, &params, &patch))
+            .await
+            .map_err(|e| self.err(&format!("DynamoComponentDeployment {ns}/{name}"), e))?;
+        Ok(())
     }
 }
 
