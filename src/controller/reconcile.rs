@@ -74,11 +74,17 @@ impl Reconciler {
     }
 
     /// Applies `objects` that are not already up to date; returns what was written.
+    /// PersistentVolumeClaims are created once and never rewritten, as upstream creates them:
+    /// a claim's spec is immutable but for its size once bound, and resizing or relabelling a
+    /// volume holding data is left to its owner.
     async fn ensure_all(&self, objects: &[Value]) -> Result<Vec<String>, ClusterError> {
         let mut written = Vec::new();
         for obj in objects {
             let r = ObjectRef::of(obj);
             let live = self.applier.get(&r).await?;
+            if r.kind == "PersistentVolumeClaim" && live.is_some() {
+                continue;
+            }
             if self
                 .applier
                 .ensure(obj, live.as_ref(), &self.mode())
@@ -139,6 +145,14 @@ impl Reconciler {
             self.write_graph_status(dgd, &status).await?;
             return Ok(GraphOutcome::Invalid(message));
         }
+        // Claims the graph uses but does not create must exist first (upstream fails the
+        // graph the same way; otherwise its pods wait Pending with no word why).
+        let missing = self.missing_claims(dgd).await?;
+        if !missing.is_empty() {
+            let status = crate::status::claims_missing(dgd, &missing, now);
+            self.write_graph_status(dgd, &status).await?;
+            return Ok(GraphOutcome::Pending(ready_message(&status.conditions)));
+        }
         let mut changes = self.ensure_all(&children.objects).await?;
         let components: Vec<Value> = children
             .components
@@ -177,6 +191,31 @@ impl Reconciler {
             Some("successful") => GraphOutcome::Ready,
             _ => GraphOutcome::Pending(ready_message(&status.conditions)),
         })
+    }
+
+    /// The `spec.pvcs[]` entries the graph does not create whose claim does not exist, with
+    /// their index.
+    async fn missing_claims(
+        &self,
+        dgd: &DynamoGraphDeployment,
+    ) -> Result<Vec<(usize, String)>, ClusterError> {
+        let ns = dgd.namespace().unwrap_or_else(|| "default".to_string());
+        let mut missing = Vec::new();
+        for (i, pvc) in dgd.spec.pvcs.iter().flatten().enumerate() {
+            if pvc.create == Some(true) {
+                continue;
+            }
+            let r = ObjectRef {
+                api_version: "v1".into(),
+                kind: "PersistentVolumeClaim".into(),
+                namespace: Some(ns.clone()),
+                name: pvc.name.clone(),
+            };
+            if self.applier.get(&r).await?.is_none() {
+                missing.push((i, pvc.name.clone()));
+            }
+        }
+        Ok(missing)
     }
 
     /// Deletes components and RBAC this graph controls that are no longer rendered.

@@ -20,8 +20,8 @@ pub use component::{
 };
 pub use graph::{
     CONDITION_READY, REASON_ALL_READY, REASON_RECONCILE_FAILED, REASON_SOME_NOT_READY,
-    REASON_VALIDATION_FAILED, STATE_FAILED, STATE_PENDING, STATE_SUCCESSFUL, component_name,
-    graph_status, reconcile_failed, validation_failed,
+    REASON_VALIDATION_FAILED, STATE_FAILED, STATE_PENDING, STATE_SUCCESSFUL, claims_missing,
+    component_name, graph_status, reconcile_failed, validation_failed,
 };
 pub use multinode::{
     REASON_LWS_NOT_READY, REASON_LWS_READY, grove_graph_status, lws_component_status,
