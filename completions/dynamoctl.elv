@@ -18,6 +18,11 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
     }
     var completions = [
         &'dynamoctl'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use'
+            cand -n 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --namespace 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --request-timeout 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -45,6 +50,9 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
             cand -o 'Output format'
             cand --output 'Output format'
             cand --operator-config 'The operator configuration to render with (upstream''s OperatorConfiguration file, as `run controller --config` reads it). diff and apply default to the configuration of the operator that manages the namespace; render to the defaults'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use'
+            cand --request-timeout 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)'
             cand --workloads-only 'Print only core Kubernetes objects (no DynamoGraphDeployment or DynamoComponentDeployment), for clusters without the CRDs or an operator'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -75,6 +83,11 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
             cand --output-version 'The version to convert the Dynamo objects to'
             cand -o 'Output format'
             cand --output 'Output format'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use'
+            cand -n 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --namespace 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --request-timeout 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -220,6 +233,11 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
             cand --version 'Print version'
         }
         &'dynamoctl;run'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use'
+            cand -n 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --namespace 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --request-timeout 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -262,6 +280,11 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
         &'dynamoctl;run;help;help'= {
         }
         &'dynamoctl;completion'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use'
+            cand -n 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --namespace 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --request-timeout 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -269,6 +292,11 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
         }
         &'dynamoctl;generate'= {
             cand --dir 'Repository root to write into'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use'
+            cand -n 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --namespace 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --request-timeout 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)'
             cand --check 'Only check that the files are up to date (exit 1 when not)'
             cand -h 'Print help'
             cand --help 'Print help'

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_dynamoctl_global_optspecs
-    string join \n h/help V/version
+    string join \n kubeconfig= context= n/namespace= request-timeout= h/help V/version
 end
 
 function __fish_dynamoctl_needs_command
@@ -24,6 +24,10 @@ function __fish_dynamoctl_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -l context -d 'The kubeconfig context to use' -r
+complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -s h -l help -d 'Print help'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -s V -l version -d 'Print version'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "render" -d 'Print the Kubernetes objects a graph becomes, without a cluster'
@@ -45,6 +49,9 @@ complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -s n -l name
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -s o -l output -d 'Output format' -r -f -a "yaml\t'Multi-document YAML'
 json\t'A JSON `v1/List`'"
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -l operator-config -d 'The operator configuration to render with (upstream\'s OperatorConfiguration file, as `run controller --config` reads it). diff and apply default to the configuration of the operator that manages the namespace; render to the defaults' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -l context -d 'The kubeconfig context to use' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -l workloads-only -d 'Print only core Kubernetes objects (no DynamoGraphDeployment or DynamoComponentDeployment), for clusters without the CRDs or an operator'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -s V -l version -d 'Print version'
@@ -65,6 +72,10 @@ complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand convert" -l output-v
 nvidia.com/v1alpha1\t''"
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand convert" -s o -l output -d 'Output format' -r -f -a "yaml\t'Multi-document YAML'
 json\t'A JSON `v1/List`'"
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand convert" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand convert" -l context -d 'The kubeconfig context to use' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand convert" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand convert" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand convert" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand convert" -s V -l version -d 'Print version'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -s f -l filename -d 'More files, kubectl style' -r -F
@@ -172,6 +183,10 @@ complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -s n -l names
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -l pre -d 'Before an install: check that `dynamoctl install` can proceed'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -s V -l version -d 'Print version'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and not __fish_seen_subcommand_from controller help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and not __fish_seen_subcommand_from controller help" -l context -d 'The kubeconfig context to use' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and not __fish_seen_subcommand_from controller help" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and not __fish_seen_subcommand_from controller help" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and not __fish_seen_subcommand_from controller help" -s h -l help -d 'Print help'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and not __fish_seen_subcommand_from controller help" -s V -l version -d 'Print version'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and not __fish_seen_subcommand_from controller help" -f -a "controller" -d 'The operator: reconciles DynamoGraphDeployments and DynamoComponentDeployments'
@@ -201,9 +216,17 @@ complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -s V -l version -d 'Print version'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from help" -f -a "controller" -d 'The operator: reconciles DynamoGraphDeployments and DynamoComponentDeployments'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand completion" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand completion" -l context -d 'The kubeconfig context to use' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand completion" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand completion" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand completion" -s V -l version -d 'Print version'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -l dir -d 'Repository root to write into' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -l context -d 'The kubeconfig context to use' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -l check -d 'Only check that the files are up to date (exit 1 when not)'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -s V -l version -d 'Print version'

@@ -74,6 +74,22 @@ pub const ANNOTATION_BASE_MODEL: &str = "nvidia.com/dynamo-base-model";
 /// Pod-template annotation holding the id of the last restart a service went through; a new
 /// value rolls its pods (upstream's key).
 pub const ANNOTATION_RESTART_AT: &str = "nvidia.com/restartAt";
+/// Upstream's debug switches (a service annotation set to `"true"`), with what each asks
+/// for. dynamoctl renders none of them, so it refuses them by name rather than drop them.
+pub const DEBUG_ANNOTATIONS: &[(&str, &str)] = &[
+    (
+        "nvidia.com/enable-debug-mode",
+        "a debugger sidecar container in every pod",
+    ),
+    (
+        "nvidia.com/enable-stealing-traffic-debug-mode",
+        "a second, debug Deployment (`<name>-d`) with its own Services",
+    ),
+    (
+        "nvidia.com/enable-debug-pod-receive-production-traffic",
+        "routing production traffic to the debug Deployment",
+    ),
+];
 
 /// ServiceAccount given to planner pods.
 pub const PLANNER_SERVICE_ACCOUNT: &str = "planner-serviceaccount";

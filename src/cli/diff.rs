@@ -299,6 +299,7 @@ async fn stale_children(
         ("apps/v1", "Deployment"),
         ("v1", "Service"),
         ("networking.k8s.io/v1", "Ingress"),
+        (crate::render::VIRTUAL_SERVICE_API_VERSION, "VirtualService"),
     ] {
         let probe = ObjectRef {
             api_version: api_version.into(),

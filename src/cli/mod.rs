@@ -30,6 +30,9 @@ use crate::error::Error;
 #[derive(Debug, Parser)]
 #[command(name = "dynamoctl", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
+    /// kubectl's global connection flags, accepted before the subcommand too.
+    #[command(flatten)]
+    pub global: cluster_args::GlobalArgs,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,

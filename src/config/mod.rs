@@ -97,6 +97,7 @@ impl OperatorConfiguration {
             ingress_class_name: non_empty(&self.ingress.controller_class_name),
             ingress_tls_secret_name: non_empty(&self.ingress.controller_tls_secret_name),
             ingress_host_suffix: non_empty(&self.ingress.host_suffix),
+            virtual_service_gateway: non_empty(&self.ingress.virtual_service_gateway),
         }
     }
 

@@ -74,11 +74,17 @@ impl Reconciler {
     }
 
     /// Applies `objects` that are not already up to date; returns what was written.
+    /// PersistentVolumeClaims are created once and never rewritten, as upstream creates them:
+    /// a claim's spec is immutable but for its size once bound, and resizing or relabelling a
+    /// volume holding data is left to its owner.
     async fn ensure_all(&self, objects: &[Value]) -> Result<Vec<String>, ClusterError> {
         let mut written = Vec::new();
         for obj in objects {
             let r = ObjectRef::of(obj);
             let live = self.applier.get(&r).await?;
+            if r.kind == "PersistentVolumeClaim" && live.is_some() {
+                continue;
+            }
             if self.drop_upstream_hash(obj, live.as_ref()).await? {
                 written.push(format!("adopted {r} from upstream's operator"));
             }
@@ -161,6 +167,14 @@ impl Reconciler {
             self.write_graph_status(dgd, &status).await?;
             return Ok(GraphOutcome::Invalid(message));
         }
+        // Claims the graph uses but does not create must exist first (upstream fails the
+        // graph the same way; otherwise its pods wait Pending with no word why).
+        let missing = self.missing_claims(dgd).await?;
+        if !missing.is_empty() {
+            let status = crate::status::claims_missing(dgd, &missing, now);
+            self.write_graph_status(dgd, &status).await?;
+            return Ok(GraphOutcome::Pending(ready_message(&status.conditions)));
+        }
         let mut changes = self.ensure_all(&children.objects).await?;
         let components: Vec<Value> = children
             .components
@@ -202,6 +216,31 @@ impl Reconciler {
         })
     }
 
+    /// The `spec.pvcs[]` entries the graph does not create whose claim does not exist, with
+    /// their index.
+    async fn missing_claims(
+        &self,
+        dgd: &DynamoGraphDeployment,
+    ) -> Result<Vec<(usize, String)>, ClusterError> {
+        let ns = dgd.namespace().unwrap_or_else(|| "default".to_string());
+        let mut missing = Vec::new();
+        for (i, pvc) in dgd.spec.pvcs.iter().flatten().enumerate() {
+            if pvc.create == Some(true) {
+                continue;
+            }
+            let r = ObjectRef {
+                api_version: "v1".into(),
+                kind: "PersistentVolumeClaim".into(),
+                namespace: Some(ns.clone()),
+                name: pvc.name.clone(),
+            };
+            if self.applier.get(&r).await?.is_none() {
+                missing.push((i, pvc.name.clone()));
+            }
+        }
+        Ok(missing)
+    }
+
     /// Deletes components and RBAC this graph controls that are no longer rendered.
     /// PersistentVolumeClaims are never deleted: they hold data.
     async fn prune_graph(
@@ -232,6 +271,7 @@ impl Reconciler {
             (render::orchestrator::grove::API_VERSION, "PodCliqueSet"),
             ("v1", "Service"),
             ("networking.k8s.io/v1", "Ingress"),
+            (render::VIRTUAL_SERVICE_API_VERSION, "VirtualService"),
             ("v1", "ServiceAccount"),
             ("rbac.authorization.k8s.io/v1", "Role"),
             ("rbac.authorization.k8s.io/v1", "RoleBinding"),
@@ -292,7 +332,7 @@ impl Reconciler {
         Ok(())
     }
 
-    /// One pass over a component: workload objects applied, an Ingress that is no longer
+    /// One pass over a component: workload objects applied, an Ingress or VirtualService that is no longer
     /// rendered deleted, status written if it changed. Returns whether it is available.
     pub async fn reconcile_component(
         &self,
@@ -304,6 +344,9 @@ impl Reconciler {
         let objects = match render::component(dcd, &self.render) {
             Ok(o) => o,
             Err(e) => {
+                // Upstream's controller-side validation: `Valid=False` says why.
+                let status = crate::status::component_invalid(dcd, &e.to_string(), now);
+                self.write_component_status(dcd, &status).await?;
                 return Err(ClusterError::Rejected {
                     object: format!("DynamoComponentDeployment {ns}/{name}"),
                     code: 422,
@@ -320,10 +363,15 @@ impl Reconciler {
         if groups {
             changes.extend(self.prune_groups(dcd, &objects).await?);
         }
-        if !objects.iter().any(|o| o["kind"] == "Ingress") {
+        // An Ingress or VirtualService the component no longer renders is deleted (a kind
+        // the cluster does not serve reads as absent).
+        for (api_version, kind) in EXPOSURE_KINDS {
+            if objects.iter().any(|o| o["kind"] == kind) {
+                continue;
+            }
             let r = ObjectRef {
-                api_version: "networking.k8s.io/v1".into(),
-                kind: "Ingress".into(),
+                api_version: api_version.into(),
+                kind: kind.into(),
                 namespace: Some(ns.clone()),
                 name: name.clone(),
             };
@@ -354,26 +402,46 @@ impl Reconciler {
                 .map_err(|e| self.err(&format!("Deployment {ns}/{name}"), e))?;
             crate::status::component_status(dcd, deployment.as_ref(), dcd.status.as_ref(), now)
         };
+        let status =
+            crate::status::with_component_conditions(status, dcd, dcd.status.as_ref(), now);
         let available = status
             .conditions
             .iter()
             .flatten()
             .any(|c| c.type_ == "Available" && c.status == "True");
-        if dcd.status.as_ref() != Some(&status) {
-            let api: Api<DynamoComponentDeployment> = Api::namespaced(self.client(), &ns);
-            let body = json!({ "apiVersion": API_VERSION, "kind": "DynamoComponentDeployment", "status": status });
-            let (params, patch) = (
-                PatchParams::apply(FIELD_MANAGER_STATUS).force(),
-                Patch::Apply(&body),
-            );
-            self.wrote(1);
-            retry(|| api.patch_status(&name, &params, &patch))
-                .await
-                .map_err(|e| self.err(&format!("DynamoComponentDeployment {ns}/{name}"), e))?;
-        }
+        self.write_component_status(dcd, &status).await?;
         Ok(available)
     }
+
+    /// Writes a component's status unless it already says that.
+    async fn write_component_status(
+        &self,
+        dcd: &DynamoComponentDeployment,
+        status: &crate::api::DynamoComponentDeploymentStatus,
+    ) -> Result<(), ClusterError> {
+        if dcd.status.as_ref() == Some(status) {
+            return Ok(());
+        }
+        let (ns, name) = (dcd.namespace().unwrap_or_default(), dcd.name_any());
+        let api: Api<DynamoComponentDeployment> = Api::namespaced(self.client(), &ns);
+        let body = json!({ "apiVersion": API_VERSION, "kind": "DynamoComponentDeployment", "status": status });
+        let (params, patch) = (
+            PatchParams::apply(FIELD_MANAGER_STATUS).force(),
+            Patch::Apply(&body),
+        );
+        self.wrote(1);
+        retry(|| api.patch_status(&name, &params, &patch))
+            .await
+            .map_err(|e| self.err(&format!("DynamoComponentDeployment {ns}/{name}"), e))?;
+        Ok(())
+    }
 }
+
+/// The kinds that expose a component outside the cluster, deleted when no longer rendered.
+const EXPOSURE_KINDS: [(&str, &str); 2] = [
+    ("networking.k8s.io/v1", "Ingress"),
+    (render::VIRTUAL_SERVICE_API_VERSION, "VirtualService"),
+];
 
 fn ready_message(
     conditions: &Option<Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>>,

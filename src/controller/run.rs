@@ -351,6 +351,12 @@ pub async fn run(
         let (api, ar) = foreign("LeaderWorkerSet");
         component_controller = component_controller.owns_with(api, ar, wc());
     }
+    // As upstream: VirtualServices are watched only when the configuration names an Istio
+    // gateway, which says Istio is installed (watching an unserved kind fails forever).
+    if ctx.reconciler.render.virtual_service_gateway.is_some() {
+        let (api, ar) = foreign("VirtualService");
+        component_controller = component_controller.owns_with(api, ar, wc());
+    }
     let component_controller = component_controller
         .with_config(runtime_controller::Config::default().concurrency(CONCURRENCY))
         .graceful_shutdown_on(stopped())
@@ -579,6 +585,10 @@ fn foreign_resource(kind: &str) -> kube::api::ApiResource {
     use crate::render::orchestrator::{grove, lws};
     let (api_version, plural) = match kind {
         "PodCliqueSet" => (grove::API_VERSION, "podcliquesets"),
+        "VirtualService" => (
+            crate::render::VIRTUAL_SERVICE_API_VERSION,
+            "virtualservices",
+        ),
         _ => (lws::LWS_API_VERSION, "leaderworkersets"),
     };
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));

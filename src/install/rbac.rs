@@ -62,6 +62,8 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
         &["get", "list", "watch", "create", "update", "patch"],
     ),
     ("networking.k8s.io", &["ingresses"], FULL),
+    // Istio VirtualServices of ingresses with useVirtualService.
+    ("networking.istio.io", &["virtualservices"], FULL),
     (
         "rbac.authorization.k8s.io",
         &["roles", "rolebindings"],
@@ -153,6 +155,8 @@ mod tests {
             ("grove.io", "podcliquesets"),
             ("leaderworkerset.x-k8s.io", "leaderworkersets"),
             ("scheduling.volcano.sh", "podgroups"),
+            // Rendered for ingresses with useVirtualService, pruned when they lose it.
+            ("networking.istio.io", "virtualservices"),
         ] {
             assert!(granted.contains(&(group.into(), resource.into(), "delete".into())));
         }

@@ -85,7 +85,6 @@ pub fn graph(
                 ),
             ));
         }
-        check_supported(key, service).map_err(|(p, m)| err(p, m))?;
         out.components.push(component_for(
             dgd,
             &name,
@@ -203,22 +202,6 @@ pub(crate) fn dns1035_problem(name: &str) -> Option<String> {
     None
 }
 
-fn check_supported(key: &str, service: &ComponentSpec) -> Result<(), (Vec<String>, String)> {
-    if service
-        .ingress
-        .as_ref()
-        .is_some_and(|i| i.enabled == Some(true) && i.use_virtual_service == Some(true))
-    {
-        return Err((
-            path(&["spec", "services", key, "ingress", "useVirtualService"]),
-            format!(
-                "service \"{key}\" asks for an Istio VirtualService, which dynamoctl does not support yet (use ingressControllerClassName for an Ingress)"
-            ),
-        ));
-    }
-    Ok(())
-}
-
 fn component_for(
     dgd: &DynamoGraphDeployment,
     graph: &str,
@@ -261,23 +244,26 @@ fn component_for(
         Some(annotations)
     };
     if spec.component_type.as_deref() == Some("planner") {
+        // Forced over the user's, as upstream does: the planner's RBAC is bound to this
+        // ServiceAccount, and a planner running as another one cannot scale anything.
         let extra = spec
             .extra_pod_spec
             .get_or_insert_with(ExtraPodSpec::default);
-        extra
-            .pod_spec
-            .service_account_name
-            .get_or_insert_with(|| PLANNER_SERVICE_ACCOUNT.to_string());
+        extra.pod_spec.service_account_name = Some(PLANNER_SERVICE_ACCOUNT.to_string());
     }
+    // The default ingress (upstream `GenerateDefaultIngressSpec`): an Ingress when the
+    // operator has an IngressClass, a VirtualService when it has an Istio gateway.
     if spec.component_type.as_deref() == Some("frontend")
         && spec.ingress.is_none()
-        && let Some(class) = &opts.ingress_class_name
+        && (opts.ingress_class_name.is_some() || opts.virtual_service_gateway.is_some())
     {
         spec.ingress = Some(crate::api::v1alpha1::IngressSpec {
             enabled: Some(true),
             host: Some(graph.to_string()),
             host_suffix: opts.ingress_host_suffix.clone(),
-            ingress_controller_class_name: Some(class.clone()),
+            ingress_controller_class_name: opts.ingress_class_name.clone(),
+            use_virtual_service: opts.virtual_service_gateway.as_ref().map(|_| true),
+            virtual_service_gateway: opts.virtual_service_gateway.clone(),
             tls: opts
                 .ingress_tls_secret_name
                 .clone()

@@ -16,7 +16,7 @@ pub mod restart;
 
 use std::fmt;
 
-pub use component::component;
+pub use component::{VIRTUAL_SERVICE_API_VERSION, component};
 pub use graph::{GraphChildren, dynamo_namespace, graph};
 pub use orchestrator::Orchestrators;
 
@@ -39,6 +39,9 @@ pub struct RenderOptions {
     pub ingress_tls_secret_name: Option<String>,
     /// Host suffix of the default frontend ingress.
     pub ingress_host_suffix: Option<String>,
+    /// Istio gateway of the default frontend VirtualService, and of VirtualServices whose
+    /// ingress names none.
+    pub virtual_service_gateway: Option<String>,
     /// The multinode orchestrators available (Grove, LeaderWorkerSet + Volcano, Kai) and the
     /// MPI SSH secret; the default has none, so multinode graphs are refused.
     pub orchestrators: Orchestrators,

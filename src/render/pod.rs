@@ -73,6 +73,14 @@ pub fn template(
         }
         override_non_empty(&mut main, user);
         main["env"] = Value::Array(user_env);
+        // A startup probe with a handler replaces the default whole (upstream `graph.go`):
+        // merged key by key, a user `exec` probe would keep the default `httpGet` too, and the
+        // API server rejects a probe with two handlers. One without a handler (only timings,
+        // as upstream's GKE example writes it) tunes the default instead of becoming a probe
+        // with no handler, which the API server would reject as well.
+        if let Some(p) = user.get("startupProbe").filter(|p| has_handler(p)) {
+            main["startupProbe"] = p.clone();
+        }
     }
     // 3. Service envs over mainContainer env; top-level probes replace the defaults.
     let service_env: Vec<Value> = spec
@@ -408,28 +416,21 @@ fn backend(
     if role != Role::Worker {
         return Ok(declared);
     }
-    let words: Vec<&str> = ["command", "args"]
+    let parts: Vec<&str> = ["command", "args"]
         .iter()
         .filter_map(|k| main.get(*k).and_then(Value::as_array))
         .flatten()
         .filter_map(Value::as_str)
-        .flat_map(str::split_whitespace)
         .collect();
-    let mut found: Vec<BackendFramework> = Vec::new();
-    for w in words.windows(3) {
-        if w[0].starts_with("python") && w[1] == "-m" {
-            let module = w[2].trim_matches(|c| c == '"' || c == '\'');
-            let b = match module {
-                "dynamo.vllm" => Some(BackendFramework::Vllm),
-                "dynamo.sglang" => Some(BackendFramework::Sglang),
-                "dynamo.trtllm" => Some(BackendFramework::Trtllm),
-                _ => None,
-            };
-            if let Some(b) = b.filter(|b| !found.contains(b)) {
-                found.push(b);
-            }
-        }
-    }
+    let line = parts.join(" ");
+    let found: Vec<BackendFramework> = [
+        BackendFramework::Vllm,
+        BackendFramework::Sglang,
+        BackendFramework::Trtllm,
+    ]
+    .into_iter()
+    .filter(|b| runs_module(&line, &format!("dynamo.{}", b.as_str())))
+    .collect();
     let at = vec![
         "spec".to_string(),
         "extraPodSpec".into(),
@@ -459,4 +460,32 @@ fn backend(
             ),
         )),
     }
+}
+
+/// Whether a probe names how to probe (`exec`, `httpGet`, `tcpSocket` or `grpc`).
+fn has_handler(probe: &Value) -> bool {
+    ["exec", "httpGet", "tcpSocket", "grpc"]
+        .iter()
+        .any(|h| probe.get(*h).is_some_and(|v| !v.is_null()))
+}
+
+/// Whether `line` runs `module` with Python, as upstream's pattern
+/// `python[0-9.]*\s+[^|&;]*-m\s+[^|&;]*<module>` decides: within one shell segment (split at
+/// `|`, `&`, `;`), a word starting `python` (plus version digits) and whitespace, later `-m`
+/// and whitespace, later the module name. So `python3 -u -m dynamo.vllm` and
+/// `/usr/bin/python3.12 -m dynamo.vllm` both run vLLM.
+fn runs_module(line: &str, module: &str) -> bool {
+    line.split(['|', '&', ';']).any(|segment| {
+        segment.match_indices("python").any(|(at, word)| {
+            let rest = segment[at + word.len()..]
+                .trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+            if !rest.starts_with(char::is_whitespace) {
+                return false;
+            }
+            rest.match_indices("-m").any(|(m, flag)| {
+                let after = &rest[m + flag.len()..];
+                after.starts_with(char::is_whitespace) && after.contains(module)
+            })
+        })
+    })
 }

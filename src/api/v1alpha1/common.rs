@@ -419,10 +419,10 @@ pub struct IngressSpec {
     /// Domain appended as `.<hostSuffix>`; default `local`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_suffix: Option<String>,
-    /// Use an Istio VirtualService (not supported by dynamoctl; rejected when enabled).
+    /// Also create an Istio VirtualService (`networking.istio.io/v1beta1`) for the host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub use_virtual_service: Option<bool>,
-    /// Istio gateway of the VirtualService.
+    /// Istio gateway of the VirtualService; default the operator's `ingress.virtualServiceGateway`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub virtual_service_gateway: Option<String>,
     /// IngressClass of the Ingress; the Ingress is only created when it is set.
