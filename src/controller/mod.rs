@@ -8,6 +8,7 @@ pub mod marker;
 pub mod metrics;
 mod multinode;
 pub mod operator;
+pub mod prerequisites;
 mod reconcile;
 pub mod run;
 pub mod server;

@@ -40,6 +40,9 @@ pub enum GraphOutcome {
     Pending(String),
     /// The spec cannot be rendered; retrying will not help until it changes.
     Invalid(String),
+    /// Something outside the spec the workloads need is missing (the MPI SSH secret, the Kai
+    /// queue); retrying helps once it appears.
+    Blocked(String),
 }
 
 impl Reconciler {
@@ -139,7 +142,21 @@ impl Reconciler {
             self.write_graph_status(dgd, &status).await?;
             return Ok(GraphOutcome::Invalid(message));
         }
-        let mut changes = self.ensure_all(&children.objects).await?;
+        if let Some(missing) = self.missing_kai_queue(&children.objects).await? {
+            return self.graph_blocked(dgd, missing, now).await;
+        }
+        let owner = super::prerequisites::owner_ref(dgd);
+        let mut changes = match self
+            .ensure_mpi_secret(&ns, owner, &children.objects)
+            .await?
+        {
+            Ok(written) => written,
+            Err(missing) => return self.graph_blocked(dgd, missing, now).await,
+        };
+        changes.extend(self.ensure_all(&children.objects).await?);
+        if grove {
+            changes.extend(self.scale_grove(dgd).await?);
+        }
         let components: Vec<Value> = children
             .components
             .iter()
@@ -177,6 +194,18 @@ impl Reconciler {
             Some("successful") => GraphOutcome::Ready,
             _ => GraphOutcome::Pending(ready_message(&status.conditions)),
         })
+    }
+
+    /// Writes the status of a graph whose workloads wait for `missing`.
+    async fn graph_blocked(
+        &self,
+        dgd: &DynamoGraphDeployment,
+        missing: super::prerequisites::Missing,
+        now: &Time,
+    ) -> Result<GraphOutcome, ClusterError> {
+        let status = crate::status::graph_blocked(dgd, missing.reason, &missing.message, now);
+        self.write_graph_status(dgd, &status).await?;
+        Ok(GraphOutcome::Blocked(missing.message))
     }
 
     /// Deletes components and RBAC this graph controls that are no longer rendered.
@@ -288,7 +317,17 @@ impl Reconciler {
                 });
             }
         };
-        let mut changes = self.ensure_all(&objects).await?;
+        let owner = super::prerequisites::owner_ref(dcd);
+        let mut changes = match self.ensure_mpi_secret(&ns, owner, &objects).await? {
+            Ok(written) => written,
+            Err(missing) => {
+                let status =
+                    crate::status::component_blocked(dcd, missing.reason, &missing.message, now);
+                self.write_component_status(dcd, &status).await?;
+                return Ok(false);
+            }
+        };
+        changes.extend(self.ensure_all(&objects).await?);
         let groups = super::multinode::runs_groups(dcd);
         if groups {
             changes.extend(self.prune_groups(dcd, &objects).await?);
@@ -332,19 +371,30 @@ impl Reconciler {
             .iter()
             .flatten()
             .any(|c| c.type_ == "Available" && c.status == "True");
-        if dcd.status.as_ref() != Some(&status) {
-            let api: Api<DynamoComponentDeployment> = Api::namespaced(self.client(), &ns);
-            let body = json!({ "apiVersion": API_VERSION, "kind": "DynamoComponentDeployment", "status": status });
-            let (params, patch) = (
-                PatchParams::apply(FIELD_MANAGER_STATUS).force(),
-                Patch::Apply(&body),
-            );
-            self.wrote(1);
-            retry(|| api.patch_status(&name, &params, &patch))
-                .await
-                .map_err(|e| self.err(&format!("DynamoComponentDeployment {ns}/{name}"), e))?;
-        }
+        self.write_component_status(dcd, &status).await?;
         Ok(available)
+    }
+
+    async fn write_component_status(
+        &self,
+        dcd: &DynamoComponentDeployment,
+        status: &crate::api::DynamoComponentDeploymentStatus,
+    ) -> Result<(), ClusterError> {
+        if dcd.status.as_ref() == Some(status) {
+            return Ok(());
+        }
+        let (ns, name) = (dcd.namespace().unwrap_or_default(), dcd.name_any());
+        let api: Api<DynamoComponentDeployment> = Api::namespaced(self.client(), &ns);
+        let body = json!({ "apiVersion": API_VERSION, "kind": "DynamoComponentDeployment", "status": status });
+        let (params, patch) = (
+            PatchParams::apply(FIELD_MANAGER_STATUS).force(),
+            Patch::Apply(&body),
+        );
+        self.wrote(1);
+        retry(|| api.patch_status(&name, &params, &patch))
+            .await
+            .map_err(|e| self.err(&format!("DynamoComponentDeployment {ns}/{name}"), e))?;
+        Ok(())
     }
 }
 
