@@ -33,15 +33,17 @@ fn worker() -> impl Strategy<Value = Worker> {
         any::<bool>(),
         any::<bool>(),
     )
-        .prop_map(|(backend, nodes, replicas, gpus, in_shell, dp, mp)| Worker {
-            backend,
-            nodes,
-            replicas,
-            gpus,
-            in_shell,
-            dp,
-            mp,
-        })
+        .prop_map(
+            |(backend, nodes, replicas, gpus, in_shell, dp, mp)| Worker {
+                backend,
+                nodes,
+                replicas,
+                gpus,
+                in_shell,
+                dp,
+                mp,
+            },
+        )
 }
 
 impl Worker {

@@ -79,7 +79,9 @@ pub fn kai_queues(objects: &[Value]) -> BTreeSet<String> {
 }
 
 /// The copy of `source` for namespace `ns`: its type and data, labelled as a copy, owned (not
-/// controlled) by `owners` (deduplicated by uid, sorted, so the result is deterministic).
+/// controlled) by `owners`, deduplicated by uid in their order. The order is kept (live
+/// owners first, a new one last) because the API server keeps it: a sorted list could differ
+/// from the stored one and be written again on every pass.
 pub fn secret_copy(source: &Value, ns: &str, owners: &[Value]) -> Value {
     let mut refs: Vec<Value> = Vec::new();
     for o in owners {
@@ -92,7 +94,6 @@ pub fn secret_copy(source: &Value, ns: &str, owners: &[Value]) -> Value {
             refs.push(r);
         }
     }
-    refs.sort_by(|a, b| a["uid"].as_str().cmp(&b["uid"].as_str()));
     let source_ns = source
         .pointer("/metadata/namespace")
         .and_then(Value::as_str)
@@ -299,7 +300,7 @@ mod tests {
         assert_eq!(refs.len(), 2);
         assert_eq!(
             (refs[0]["uid"].as_str(), refs[1]["uid"].as_str()),
-            (Some("a"), Some("b"))
+            (Some("b"), Some("a"))
         );
         assert!(refs.iter().all(|r| r["controller"] == false));
         assert!(is_copy(&copy));
