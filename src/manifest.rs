@@ -477,11 +477,14 @@ pub fn unsupported(manifest: &Manifest, subject: &str) -> Vec<Problem> {
                 refuse(here(&[field]), what);
             }
         }
+        // Upstream's only role setting is a Grove providerOverride that sets the leader or
+        // worker clique's topologyConstraint: one piece of topology-aware scheduling, which is
+        // refused as a whole (component and graph providerOverride and topologyConstraint).
         for role in ["leader", "worker"] {
             if c.pointer(&format!("/multinode/{role}")).is_some() {
                 refuse(
                     here(&["multinode", role]),
-                    "multinode role overrides (Grove/LeaderWorkerSet)",
+                    "a Grove provider override of the multinode role's clique (its topologyConstraint: topology-aware scheduling)",
                 );
             }
         }

@@ -70,7 +70,7 @@ async fn a_missing_claim_fails_the_graph_and_created_claims_are_never_rewritten(
     let dgd = put_graph(&sim, pvcs_spec("1Gi")).await;
 
     let outcome = r.reconcile_graph(&dgd, &now()).await.unwrap();
-    assert!(matches!(outcome, GraphOutcome::Pending(_)), "{outcome:?}");
+    assert!(matches!(outcome, GraphOutcome::Blocked(_)), "{outcome:?}");
     let live = sim
         .object("nvidia.com", "dynamographdeployments", NS, "g")
         .unwrap();

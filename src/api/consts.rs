@@ -59,6 +59,12 @@ pub const MANAGED_BY: &str = "dynamoctl";
 
 /// Graph annotation: `kubernetes` (default) or `etcd` discovery.
 pub const ANNOTATION_DISCOVERY_BACKEND: &str = "nvidia.com/dynamo-discovery-backend";
+/// Graph or service annotation choosing vLLM's executor for an engine spanning nodes: `mp`
+/// (vLLM's own multiprocessing) or `ray`, case-insensitively.
+pub const ANNOTATION_VLLM_EXECUTOR: &str = "nvidia.com/vllm-distributed-executor-backend";
+/// The operator version that created a graph (stamped by upstream's webhook; dynamoctl reads
+/// it, never writes it): graphs from 1.0.0 on default to vLLM's `mp` executor.
+pub const ANNOTATION_OPERATOR_ORIGIN_VERSION: &str = "nvidia.com/dynamo-operator-origin-version";
 /// Graph annotation: `"false"` turns the metrics label off.
 pub const ANNOTATION_ENABLE_METRICS: &str = "nvidia.com/enable-metrics";
 /// Graph annotation: `"false"` forces the non-Grove path (the only one we have).

@@ -228,7 +228,10 @@ pub async fn run(args: ApplyArgs) -> Result<ExitCode, Error> {
     }
     if args.reconcile {
         for g in &graphs {
-            reconcile_once(reconcilers.of(g), g).await?;
+            // Applied as far as it can be; the status says the same (docs/multinode.md).
+            if let GraphOutcome::Blocked(m) = reconcile_once(reconcilers.of(g), g).await? {
+                eprintln!("warning: {g}: {m}");
+            }
         }
     }
     if args.wait && !graphs.is_empty() {

@@ -115,7 +115,18 @@ impl ClusterRenderOptions {
                 OperatorConfiguration::default()
             }
             InstalledConfig::Found { source, text } => {
-                config::parse(&format!("ConfigMap {source}"), &text).map_err(Error::Input)?
+                let mut c =
+                    config::parse(&format!("ConfigMap {source}"), &text).map_err(Error::Input)?;
+                // The operator copies the MPI SSH secret from its own namespace by default.
+                if c.mpi
+                    .ssh_secret_namespace
+                    .as_deref()
+                    .is_none_or(str::is_empty)
+                {
+                    c.mpi.ssh_secret_namespace =
+                        source.split_once('/').map(|(ns, _)| ns.to_string());
+                }
+                c
             }
             InstalledConfig::Unreadable { source, reason } => {
                 eprintln!(

@@ -86,6 +86,7 @@ impl OperatorConfiguration {
             lws: o.lws.enabled.unwrap_or(detected.lws && detected.volcano),
             kai: o.kai_scheduler.enabled.unwrap_or(detected.kai),
             mpi_ssh_secret_name: non_empty(&self.mpi.ssh_secret_name),
+            mpi_ssh_secret_namespace: non_empty(&self.mpi.ssh_secret_namespace),
         };
         RenderOptions {
             orchestrators,

@@ -9,6 +9,7 @@ pub mod marker;
 pub mod metrics;
 mod multinode;
 pub mod operator;
+pub mod prerequisites;
 mod reconcile;
 pub mod restart;
 pub mod run;

@@ -40,6 +40,9 @@ pub enum GraphOutcome {
     Pending(String),
     /// The spec cannot be rendered; retrying will not help until it changes.
     Invalid(String),
+    /// Something outside the spec the workloads need is missing (the MPI SSH secret, the Kai
+    /// queue); retrying helps once it appears.
+    Blocked(String),
 }
 
 impl Reconciler {
@@ -173,9 +176,24 @@ impl Reconciler {
         if !missing.is_empty() {
             let status = crate::status::claims_missing(dgd, &missing, now);
             self.write_graph_status(dgd, &status).await?;
-            return Ok(GraphOutcome::Pending(ready_message(&status.conditions)));
+            // Claims are not watched: a blocked graph is looked at again soon.
+            return Ok(GraphOutcome::Blocked(ready_message(&status.conditions)));
         }
-        let mut changes = self.ensure_all(&children.objects).await?;
+        if let Some(missing) = self.missing_kai_queue(&children.objects).await? {
+            return self.graph_blocked(dgd, missing, now).await;
+        }
+        let owner = super::prerequisites::owner_ref(dgd);
+        let mut changes = match self
+            .ensure_mpi_secret(&ns, owner, &children.objects)
+            .await?
+        {
+            Ok(written) => written,
+            Err(missing) => return self.graph_blocked(dgd, missing, now).await,
+        };
+        changes.extend(self.ensure_all(&children.objects).await?);
+        if grove {
+            changes.extend(self.scale_grove(dgd).await?);
+        }
         let components: Vec<Value> = children
             .components
             .iter()
@@ -239,6 +257,18 @@ impl Reconciler {
             }
         }
         Ok(missing)
+    }
+
+    /// Writes the status of a graph whose workloads wait for `missing`.
+    async fn graph_blocked(
+        &self,
+        dgd: &DynamoGraphDeployment,
+        missing: super::prerequisites::Missing,
+        now: &Time,
+    ) -> Result<GraphOutcome, ClusterError> {
+        let status = crate::status::graph_blocked(dgd, missing.reason, &missing.message, now);
+        self.write_graph_status(dgd, &status).await?;
+        Ok(GraphOutcome::Blocked(missing.message))
     }
 
     /// Deletes components and RBAC this graph controls that are no longer rendered.
@@ -354,7 +384,17 @@ impl Reconciler {
                 });
             }
         };
-        let mut changes = self.ensure_all(&objects).await?;
+        let owner = super::prerequisites::owner_ref(dcd);
+        let mut changes = match self.ensure_mpi_secret(&ns, owner, &objects).await? {
+            Ok(written) => written,
+            Err(missing) => {
+                let status =
+                    crate::status::component_blocked(dcd, missing.reason, &missing.message, now);
+                self.write_component_status(dcd, &status).await?;
+                return Ok(false);
+            }
+        };
+        changes.extend(self.ensure_all(&objects).await?);
         changes.extend(
             self.remove_upstream_services(&name, &ns, dcd.uid().as_deref())
                 .await?,

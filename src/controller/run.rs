@@ -175,6 +175,9 @@ pub struct Hooks {
 
 /// How long a graph pass waits for the first listing of scaling adapters.
 const ADAPTERS_LISTED: Duration = Duration::from_secs(10);
+/// How soon a graph waiting for a missing prerequisite (MPI secret, Kai queue) is looked at
+/// again.
+const BLOCKED_RETRY: Duration = Duration::from_secs(30);
 
 /// How long reconciles in flight may take to finish after a stop.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
@@ -326,6 +329,18 @@ pub async fn run(
     if orchestrators.grove {
         let (api, ar) = foreign("PodCliqueSet");
         graph_controller = graph_controller.owns_with(api, ar, wc());
+        // Grove's PodCliques and scaling groups carry the readiness the graph reports; they
+        // are owned by the PodCliqueSet, not the graph, so they map to it by name. Metadata
+        // is enough: every status change bumps the resourceVersion.
+        for kind in ["PodClique", "PodCliqueScalingGroup"] {
+            let ar = foreign_resource(kind);
+            let api: Meta<kube::api::DynamicObject> = match &cfg.restricted_namespace {
+                Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+                None => Api::all_with(client.clone(), &ar),
+            };
+            let trigger = watcher(api, wc()).touched_objects();
+            graph_controller = graph_controller.watches_stream_with(trigger, grove_graph_of, ar);
+        }
     }
     let graph_controller = graph_controller
         .reconcile_all_on(resume)
@@ -348,8 +363,10 @@ pub async fn run(
         .owns(services, wc())
         .owns(ingresses, wc());
     if orchestrators.lws {
-        let (api, ar) = foreign("LeaderWorkerSet");
-        component_controller = component_controller.owns_with(api, ar, wc());
+        for kind in ["LeaderWorkerSet", "PodGroup"] {
+            let (api, ar) = foreign(kind);
+            component_controller = component_controller.owns_with(api, ar, wc());
+        }
     }
     // As upstream: VirtualServices are watched only when the configuration names an Istio
     // gateway, which says Istio is installed (watching an unserved kind fails forever).
@@ -443,6 +460,19 @@ async fn reconcile_graph(
             .await;
             // Retrying cannot help until the spec changes.
             Ok(Action::await_change())
+        }
+        GraphOutcome::Blocked(message) => {
+            publish(
+                &ctx,
+                dgd.as_ref(),
+                EventType::Warning,
+                "PrerequisiteMissing",
+                &message,
+            )
+            .await;
+            // Nothing announces the missing object's arrival (it is not watched): look again
+            // soon.
+            Ok(Action::requeue(ctx.resync.min(BLOCKED_RETRY)))
         }
         _ => {
             ctx.succeeded(&key(dgd.as_ref()));
@@ -580,7 +610,27 @@ pub async fn serve_endpoints(
     Ok((h, m))
 }
 
-/// The API resource of a multinode kind the operator owns.
+/// The graph a Grove PodClique or PodCliqueScalingGroup belongs to: the PodCliqueSet that
+/// owns it (directly, or through a scaling group named `<graph>-0-<service>`) is named after
+/// the graph.
+fn grove_graph_of(
+    obj: PartialObjectMeta<kube::api::DynamicObject>,
+) -> Option<reflector::ObjectRef<DynamoGraphDeployment>> {
+    let ns = obj.namespace()?;
+    let graph = obj
+        .owner_references()
+        .iter()
+        .find(|r| r.kind == "PodCliqueSet")
+        .map(|r| r.name.clone())
+        .or_else(|| {
+            // A PodClique of a scaling group is owned by the group; Grove labels every
+            // object it makes with the PodCliqueSet's name.
+            obj.labels().get(crate::api::consts::LABEL_PART_OF).cloned()
+        })?;
+    Some(reflector::ObjectRef::new(&graph).within(&ns))
+}
+
+/// The API resource of a multinode kind the operator owns or watches.
 fn foreign_resource(kind: &str) -> kube::api::ApiResource {
     use crate::render::orchestrator::{grove, lws};
     let (api_version, plural) = match kind {
@@ -589,6 +639,9 @@ fn foreign_resource(kind: &str) -> kube::api::ApiResource {
             crate::render::VIRTUAL_SERVICE_API_VERSION,
             "virtualservices",
         ),
+        "PodClique" => (grove::API_VERSION, "podcliques"),
+        "PodCliqueScalingGroup" => (grove::API_VERSION, "podcliquescalinggroups"),
+        "PodGroup" => (lws::PODGROUP_API_VERSION, "podgroups"),
         _ => (lws::LWS_API_VERSION, "leaderworkersets"),
     };
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));

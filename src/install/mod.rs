@@ -23,7 +23,7 @@ pub use objects::{
     SERVICE_ACCOUNT_NAME, crds, crds_json, labels, manifests, operator_args,
 };
 pub use options::{Bundled, InstallOptions, InvalidOptions, format_duration};
-pub use rbac::{rules, scope_rules};
+pub use rbac::{cluster_rules, rules, scope_rules};
 
 /// Names of the objects of a bundled `component` (`etcd`, `nats`) of install `instance`.
 pub fn bundled_names(instance: &str, component: &str) -> [String; 2] {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::config::{CHECKSUM_ANNOTATION, HEALTH_PORT, METRICS_PORT, config_text, sha256_hex};
-use super::{InstallOptions, rules};
+use super::{InstallOptions, cluster_rules, rules};
 use crate::api::consts::{
     LABEL_APP_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, MANAGED_BY,
 };
@@ -90,11 +90,15 @@ pub fn manifests(opts: &InstallOptions) -> Vec<Value> {
             json!({ "name": NAME, "labels": labels }),
         )
     };
+    let mut role_rules = rules();
+    if !opts.namespace_scoped {
+        role_rules.extend(cluster_rules());
+    }
     out.push(json!({
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": role_kind,
         "metadata": role_meta,
-        "rules": rules(),
+        "rules": role_rules,
     }));
     out.push(json!({
         "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -201,9 +205,14 @@ fn deployment(opts: &InstallOptions, meta: Value, config_checksum: &str) -> Valu
                         "image": opts.image,
                         "imagePullPolicy": "IfNotPresent",
                         "args": operator_args(opts),
+                        // POD_NAMESPACE: where the MPI SSH secret is copied from when the
+                        // configuration names no mpi.sshSecretNamespace.
                         "env": [{
                             "name": "POD_NAME",
                             "valueFrom": { "fieldRef": { "fieldPath": "metadata.name" } },
+                        }, {
+                            "name": "POD_NAMESPACE",
+                            "valueFrom": { "fieldRef": { "fieldPath": "metadata.namespace" } },
                         }],
                         "ports": [
                             { "name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP" },
@@ -363,7 +372,11 @@ mod tests {
             let role = objs.iter().find(|o| o["kind"] == kind).unwrap();
             scope_rules(role["rules"].as_array().unwrap())
         };
-        assert_eq!(rules_of(&cluster, "ClusterRole"), rules_of(&scoped, "Role"));
+        // Cluster-scoped kinds (Kai's Queues) only a ClusterRole can grant.
+        let mut expected = rules();
+        expected.extend(cluster_rules());
+        assert_eq!(rules_of(&cluster, "ClusterRole"), scope_rules(&expected));
+        assert_eq!(rules_of(&scoped, "Role"), scope_rules(&rules()));
     }
 
     #[test]

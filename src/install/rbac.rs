@@ -74,8 +74,18 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
     // the Volcano PodGroups that gang their pods.
     ("grove.io", &["podcliquesets"], FULL),
     ("grove.io", &["podcliques", "podcliquescalinggroups"], READ),
+    // A service's replicas reach Grove's children through their scale subresources (Grove
+    // does not propagate a changed PodCliqueSet template to existing cliques).
+    (
+        "grove.io",
+        &["podcliques/scale", "podcliquescalinggroups/scale"],
+        STATUS,
+    ),
     ("leaderworkerset.x-k8s.io", &["leaderworkersets"], FULL),
     ("scheduling.volcano.sh", &["podgroups"], FULL),
+    // The MPI SSH secret TRT-LLM multinode pods mount: read in the operator's namespace and
+    // copied into graph namespaces (never listed or deleted: the copies' owners delete them).
+    ("", &["secrets"], &["get", "create", "update", "patch"]),
     // Also granted by the discovery Role.
     ("", &["endpoints"], READ),
     ("discovery.k8s.io", &["endpointslices"], READ),
@@ -86,9 +96,24 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
     ("events.k8s.io", &["events"], EMIT),
 ];
 
+/// Rules only a ClusterRole can grant (cluster-scoped kinds), in a cluster-wide install only.
+/// The Kai scheduler's Queues are cluster-scoped: a namespace-scoped operator cannot read them
+/// and skips the check that a graph's queue exists.
+const CLUSTER_RULES: &[(&str, &[&str], &[&str])] = &[("scheduling.run.ai", &["queues"], &["get"])];
+
 /// The operator's policy rules, as RBAC writes them.
 pub fn rules() -> Vec<Value> {
     RULES
+        .iter()
+        .map(|(group, resources, verbs)| {
+            json!({ "apiGroups": [group], "resources": resources, "verbs": verbs })
+        })
+        .collect()
+}
+
+/// The rules a cluster-wide install adds to [`rules`] in its ClusterRole.
+pub fn cluster_rules() -> Vec<Value> {
+    CLUSTER_RULES
         .iter()
         .map(|(group, resources, verbs)| {
             json!({ "apiGroups": [group], "resources": resources, "verbs": verbs })
@@ -160,6 +185,14 @@ mod tests {
         ] {
             assert!(granted.contains(&(group.into(), resource.into(), "delete".into())));
         }
+        for (group, resource, verb) in [
+            ("", "secrets", "create"),
+            ("grove.io", "podcliques/scale", "patch"),
+            ("grove.io", "podcliquescalinggroups/scale", "patch"),
+        ] {
+            assert!(granted.contains(&(group.into(), resource.into(), verb.into())));
+        }
+        assert!(granted.iter().all(|(_, r, _)| r != "queues"));
         assert!(!granted.contains(&(
             "nvidia.com".into(),
             "dynamographdeployments/status".into(),

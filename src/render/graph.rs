@@ -238,6 +238,14 @@ fn component_for(
             annotations.insert(key.to_string(), v.clone());
         }
     }
+    // The service's own value wins for these (upstream's propagateDGDAnnotations).
+    for key in [ANNOTATION_VLLM_EXECUTOR, ANNOTATION_OPERATOR_ORIGIN_VERSION] {
+        if let Some(v) = graph_annotations.get(key) {
+            annotations
+                .entry(key.to_string())
+                .or_insert_with(|| v.clone());
+        }
+    }
     spec.annotations = if annotations.is_empty() {
         None
     } else {

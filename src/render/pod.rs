@@ -164,9 +164,9 @@ pub fn template(
     main["env"] = Value::Array(env);
 
     // 7. Multinode: the backend's launch rules for this node.
-    let node_volumes = match &input.node {
+    let node_extras = match &input.node {
         Some(node) => multinode(input, node, role, backend, &mut main, err)?,
-        None => Vec::new(),
+        None => backend::PodExtras::default(),
     };
 
     // 8. Base pod spec, then extraPodSpec over it; operator volumes after the user's.
@@ -184,9 +184,18 @@ pub fn template(
         .cloned()
         .unwrap_or_default();
     all_volumes.extend(volumes);
-    all_volumes.extend(node_volumes);
+    all_volumes.extend(node_extras.volumes);
     if !all_volumes.is_empty() {
         pod["volumes"] = Value::Array(all_volumes);
+    }
+    if !node_extras.init_containers.is_empty() {
+        let mut init = pod
+            .get("initContainers")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        init.extend(node_extras.init_containers);
+        pod["initContainers"] = Value::Array(init);
     }
     // 9. fsGroup 1000 unless the user set any securityContext.
     if pod.get("securityContext").is_none() {
@@ -248,7 +257,7 @@ fn multinode(
     backend: Option<BackendFramework>,
     main: &mut Value,
     err: &dyn Fn(Vec<String>, String) -> RenderError,
-) -> Result<Vec<Value>, RenderError> {
+) -> Result<backend::PodExtras, RenderError> {
     let spec = &input.dcd.spec.component;
     let at = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     if role != Role::Worker {
@@ -286,6 +295,15 @@ fn multinode(
         gpu_limit,
         gpus_per_node: gpus(resources.and_then(|r| r.requests.as_ref())).unwrap_or(gpu_limit),
         mpi_secret: input.opts.orchestrators.mpi_secret(),
+        // The service's own annotations, then its pod annotations (v1beta1's podTemplate
+        // metadata); the graph's were propagated into the former where the service has none.
+        vllm_mp: backend::vllm::uses_mp(
+            spec.annotations.iter().chain(
+                spec.extra_pod_metadata
+                    .iter()
+                    .flat_map(|m| m.annotations.as_ref()),
+            ),
+        ),
     };
     backend::launch(backend, main, &launch)
         .map_err(|m| err(at(&["spec", "extraPodSpec", "mainContainer", "command"]), m))

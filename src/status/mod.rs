@@ -8,6 +8,7 @@ mod component;
 mod condition;
 mod graph;
 mod multinode;
+mod prerequisite;
 mod readiness;
 pub mod restart;
 mod table;
@@ -28,6 +29,9 @@ pub use graph::{
 pub use multinode::{
     REASON_LWS_NOT_READY, REASON_LWS_READY, grove_graph_status, lws_component_status,
     lws_readiness, pod_clique_readiness, scaling_group_readiness,
+};
+pub use prerequisite::{
+    REASON_KAI_QUEUE_MISSING, REASON_MPI_SECRET_MISSING, component_blocked, graph_blocked,
 };
 pub use readiness::{Readiness, deployment_readiness};
 pub use table::{GraphRow, graph_row, graphs_table, services_table};
