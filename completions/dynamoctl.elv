@@ -18,6 +18,11 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
     }
     var completions = [
         &'dynamoctl'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use'
+            cand -n 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --namespace 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --request-timeout 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -26,6 +31,7 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
             cand diff 'Show what apply (and the operator) would change, or diff two revisions offline'
             cand convert 'Convert graphs between nvidia.com/v1alpha1 and nvidia.com/v1beta1, offline and losslessly'
             cand apply 'Server-side apply graphs and other objects, in dependency order'
+            cand restart 'Restart a graph''s pods (a fresh `spec.restart.id`), one service at a time or all at once'
             cand status 'Show graphs and their health; with a name, one graph in detail'
             cand leases 'List namespace-scope markers and leader-election Leases: who holds them, until when'
             cand install 'Install or upgrade the operator (CRDs, RBAC, Deployment); `--dry-run` prints it'
@@ -44,6 +50,9 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
             cand -o 'Output format'
             cand --output 'Output format'
             cand --operator-config 'The operator configuration to render with (upstream''s OperatorConfiguration file, as `run controller --config` reads it). diff and apply default to the configuration of the operator that manages the namespace; render to the defaults'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use'
+            cand --request-timeout 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)'
             cand --workloads-only 'Print only core Kubernetes objects (no DynamoGraphDeployment or DynamoComponentDeployment), for clusters without the CRDs or an operator'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -74,6 +83,11 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
             cand --output-version 'The version to convert the Dynamo objects to'
             cand -o 'Output format'
             cand --output 'Output format'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use'
+            cand -n 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --namespace 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --request-timeout 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -96,6 +110,24 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
             cand --prune 'Delete members of the --applyset that are no longer in the files'
             cand --reconcile 'Also run the controller''s reconcile for each graph from here (children and status), for clusters where no operator runs'
             cand --wait 'Wait until every graph reports Ready for its current generation'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'dynamoctl;restart'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use'
+            cand -n 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --namespace 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --request-timeout 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)'
+            cand --strategy 'Restart strategy (default: Sequential)'
+            cand --order 'Service names in restart order, comma-separated, every service once (Sequential only)'
+            cand --id 'The restart id (default: the current time); a new id is what requests a restart'
+            cand --operator-config 'The operator configuration to render with (upstream''s OperatorConfiguration file, as `run controller --config` reads it). diff and apply default to the configuration of the operator that manages the namespace; render to the defaults'
+            cand --timeout 'How long `--wait` waits'
+            cand --reconcile 'Also run the controller''s reconcile from here, for clusters where no operator runs'
+            cand --wait 'Wait until the restart completed and the graph is Ready again'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -201,6 +233,11 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
             cand --version 'Print version'
         }
         &'dynamoctl;run'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use'
+            cand -n 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --namespace 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --request-timeout 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -248,6 +285,11 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
         &'dynamoctl;run;help;help'= {
         }
         &'dynamoctl;completion'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use'
+            cand -n 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --namespace 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --request-timeout 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -255,6 +297,11 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
         }
         &'dynamoctl;generate'= {
             cand --dir 'Repository root to write into'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use'
+            cand -n 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --namespace 'Namespace of objects that name none (default: the context''s namespace)'
+            cand --request-timeout 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)'
             cand --check 'Only check that the files are up to date (exit 1 when not)'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -266,6 +313,7 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
             cand diff 'Show what apply (and the operator) would change, or diff two revisions offline'
             cand convert 'Convert graphs between nvidia.com/v1alpha1 and nvidia.com/v1beta1, offline and losslessly'
             cand apply 'Server-side apply graphs and other objects, in dependency order'
+            cand restart 'Restart a graph''s pods (a fresh `spec.restart.id`), one service at a time or all at once'
             cand status 'Show graphs and their health; with a name, one graph in detail'
             cand leases 'List namespace-scope markers and leader-election Leases: who holds them, until when'
             cand install 'Install or upgrade the operator (CRDs, RBAC, Deployment); `--dry-run` prints it'
@@ -283,6 +331,8 @@ set edit:completion:arg-completer[dynamoctl] = {|@words|
         &'dynamoctl;help;convert'= {
         }
         &'dynamoctl;help;apply'= {
+        }
+        &'dynamoctl;help;restart'= {
         }
         &'dynamoctl;help;status'= {
         }

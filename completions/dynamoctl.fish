@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_dynamoctl_global_optspecs
-    string join \n h/help V/version
+    string join \n kubeconfig= context= n/namespace= request-timeout= h/help V/version
 end
 
 function __fish_dynamoctl_needs_command
@@ -24,12 +24,17 @@ function __fish_dynamoctl_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -l context -d 'The kubeconfig context to use' -r
+complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -s h -l help -d 'Print help'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -s V -l version -d 'Print version'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "render" -d 'Print the Kubernetes objects a graph becomes, without a cluster'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "diff" -d 'Show what apply (and the operator) would change, or diff two revisions offline'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "convert" -d 'Convert graphs between nvidia.com/v1alpha1 and nvidia.com/v1beta1, offline and losslessly'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "apply" -d 'Server-side apply graphs and other objects, in dependency order'
+complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "restart" -d 'Restart a graph\'s pods (a fresh `spec.restart.id`), one service at a time or all at once'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "status" -d 'Show graphs and their health; with a name, one graph in detail'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "leases" -d 'List namespace-scope markers and leader-election Leases: who holds them, until when'
 complete -c dynamoctl -n "__fish_dynamoctl_needs_command" -f -a "install" -d 'Install or upgrade the operator (CRDs, RBAC, Deployment); `--dry-run` prints it'
@@ -44,6 +49,9 @@ complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -s n -l name
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -s o -l output -d 'Output format' -r -f -a "yaml\t'Multi-document YAML'
 json\t'A JSON `v1/List`'"
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -l operator-config -d 'The operator configuration to render with (upstream\'s OperatorConfiguration file, as `run controller --config` reads it). diff and apply default to the configuration of the operator that manages the namespace; render to the defaults' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -l context -d 'The kubeconfig context to use' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -l workloads-only -d 'Print only core Kubernetes objects (no DynamoGraphDeployment or DynamoComponentDeployment), for clusters without the CRDs or an operator'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand render" -s V -l version -d 'Print version'
@@ -64,6 +72,10 @@ complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand convert" -l output-v
 nvidia.com/v1alpha1\t''"
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand convert" -s o -l output -d 'Output format' -r -f -a "yaml\t'Multi-document YAML'
 json\t'A JSON `v1/List`'"
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand convert" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand convert" -l context -d 'The kubeconfig context to use' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand convert" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand convert" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand convert" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand convert" -s V -l version -d 'Print version'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -s f -l filename -d 'More files, kubectl style' -r -F
@@ -84,6 +96,20 @@ complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l reconcile 
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -l wait -d 'Wait until every graph reports Ready for its current generation'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand apply" -s V -l version -d 'Print version'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand restart" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand restart" -l context -d 'The kubeconfig context to use' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand restart" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand restart" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand restart" -l strategy -d 'Restart strategy (default: Sequential)' -r -f -a "sequential\t'One service at a time, in `--order` (default: names sorted); the next starts once the previous is available again'
+parallel\t'Every service at once'"
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand restart" -l order -d 'Service names in restart order, comma-separated, every service once (Sequential only)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand restart" -l id -d 'The restart id (default: the current time); a new id is what requests a restart' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand restart" -l operator-config -d 'The operator configuration to render with (upstream\'s OperatorConfiguration file, as `run controller --config` reads it). diff and apply default to the configuration of the operator that manages the namespace; render to the defaults' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand restart" -l timeout -d 'How long `--wait` waits' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand restart" -l reconcile -d 'Also run the controller\'s reconcile from here, for clusters where no operator runs'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand restart" -l wait -d 'Wait until the restart completed and the graph is Ready again'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand restart" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand restart" -s V -l version -d 'Print version'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand status" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand status" -l context -d 'The kubeconfig context to use' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand status" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
@@ -157,6 +183,10 @@ complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -s n -l names
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -l pre -d 'Before an install: check that `dynamoctl install` can proceed'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand check" -s V -l version -d 'Print version'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and not __fish_seen_subcommand_from controller help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and not __fish_seen_subcommand_from controller help" -l context -d 'The kubeconfig context to use' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and not __fish_seen_subcommand_from controller help" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and not __fish_seen_subcommand_from controller help" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and not __fish_seen_subcommand_from controller help" -s h -l help -d 'Print help'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and not __fish_seen_subcommand_from controller help" -s V -l version -d 'Print version'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and not __fish_seen_subcommand_from controller help" -f -a "controller" -d 'The operator: reconciles DynamoGraphDeployments and DynamoComponentDeployments'
@@ -191,23 +221,32 @@ complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from controller" -s V -l version -d 'Print version'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from help" -f -a "controller" -d 'The operator: reconciles DynamoGraphDeployments and DynamoComponentDeployments'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand run; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand completion" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand completion" -l context -d 'The kubeconfig context to use' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand completion" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand completion" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand completion" -s V -l version -d 'Print version'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -l dir -d 'Repository root to write into' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -l context -d 'The kubeconfig context to use' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -s n -l namespace -d 'Namespace of objects that name none (default: the context\'s namespace)' -r
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -l request-timeout -d 'How long to wait for a single API request, e.g. 30s or 1m (0: no limit)' -r
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -l check -d 'Only check that the files are up to date (exit 1 when not)'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply status leases install uninstall check run completion generate help" -f -a "render" -d 'Print the Kubernetes objects a graph becomes, without a cluster'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply status leases install uninstall check run completion generate help" -f -a "diff" -d 'Show what apply (and the operator) would change, or diff two revisions offline'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply status leases install uninstall check run completion generate help" -f -a "convert" -d 'Convert graphs between nvidia.com/v1alpha1 and nvidia.com/v1beta1, offline and losslessly'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply status leases install uninstall check run completion generate help" -f -a "apply" -d 'Server-side apply graphs and other objects, in dependency order'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply status leases install uninstall check run completion generate help" -f -a "status" -d 'Show graphs and their health; with a name, one graph in detail'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply status leases install uninstall check run completion generate help" -f -a "leases" -d 'List namespace-scope markers and leader-election Leases: who holds them, until when'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply status leases install uninstall check run completion generate help" -f -a "install" -d 'Install or upgrade the operator (CRDs, RBAC, Deployment); `--dry-run` prints it'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply status leases install uninstall check run completion generate help" -f -a "uninstall" -d 'Remove the operator; the CRDs (and every graph) only with `--crds`'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply status leases install uninstall check run completion generate help" -f -a "check" -d 'Check the cluster, the CRDs, the operator and its Leases, linkerd style'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply status leases install uninstall check run completion generate help" -f -a "run" -d 'Run a long-lived process: `dynamoctl run controller` is the operator'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply status leases install uninstall check run completion generate help" -f -a "completion" -d 'Print a shell completion script'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply status leases install uninstall check run completion generate help" -f -a "generate" -d 'Regenerate or check the generated files (CRDs, completions, man pages, API reference)'
-complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply status leases install uninstall check run completion generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply restart status leases install uninstall check run completion generate help" -f -a "render" -d 'Print the Kubernetes objects a graph becomes, without a cluster'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply restart status leases install uninstall check run completion generate help" -f -a "diff" -d 'Show what apply (and the operator) would change, or diff two revisions offline'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply restart status leases install uninstall check run completion generate help" -f -a "convert" -d 'Convert graphs between nvidia.com/v1alpha1 and nvidia.com/v1beta1, offline and losslessly'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply restart status leases install uninstall check run completion generate help" -f -a "apply" -d 'Server-side apply graphs and other objects, in dependency order'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply restart status leases install uninstall check run completion generate help" -f -a "restart" -d 'Restart a graph\'s pods (a fresh `spec.restart.id`), one service at a time or all at once'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply restart status leases install uninstall check run completion generate help" -f -a "status" -d 'Show graphs and their health; with a name, one graph in detail'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply restart status leases install uninstall check run completion generate help" -f -a "leases" -d 'List namespace-scope markers and leader-election Leases: who holds them, until when'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply restart status leases install uninstall check run completion generate help" -f -a "install" -d 'Install or upgrade the operator (CRDs, RBAC, Deployment); `--dry-run` prints it'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply restart status leases install uninstall check run completion generate help" -f -a "uninstall" -d 'Remove the operator; the CRDs (and every graph) only with `--crds`'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply restart status leases install uninstall check run completion generate help" -f -a "check" -d 'Check the cluster, the CRDs, the operator and its Leases, linkerd style'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply restart status leases install uninstall check run completion generate help" -f -a "run" -d 'Run a long-lived process: `dynamoctl run controller` is the operator'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply restart status leases install uninstall check run completion generate help" -f -a "completion" -d 'Print a shell completion script'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply restart status leases install uninstall check run completion generate help" -f -a "generate" -d 'Regenerate or check the generated files (CRDs, completions, man pages, API reference)'
+complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and not __fish_seen_subcommand_from render diff convert apply restart status leases install uninstall check run completion generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dynamoctl -n "__fish_dynamoctl_using_subcommand help; and __fish_seen_subcommand_from run" -f -a "controller" -d 'The operator: reconciles DynamoGraphDeployments and DynamoComponentDeployments'

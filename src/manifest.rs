@@ -225,6 +225,21 @@ fn read_object(
     let subject = format!("{kind} {namespace}/{name}");
     let is_dynamo = matches!(kind, "DynamoGraphDeployment" | "DynamoComponentDeployment");
     if !is_dynamo {
+        if kind == "DynamoGraphDeploymentScalingAdapter" && api_version == V1ALPHA1 {
+            let problems = crate::api::scaling_adapter::check(value);
+            if !problems.is_empty() {
+                return Err(problems
+                    .into_iter()
+                    .map(|(path, message)| Problem {
+                        file: manifest.file.clone(),
+                        position: manifest.document.position_of(&path),
+                        subject: subject.clone(),
+                        path: display_path(&path),
+                        message,
+                    })
+                    .collect());
+            }
+        }
         manifest.object = Object::Other(value.clone());
         return Ok(manifest);
     }
@@ -376,7 +391,6 @@ const UNSUPPORTED_GRAPH: &[(&str, &str)] = &[
     ("labels", "propagating graph-level labels to every child"),
     ("priorityClassName", "Grove PodCliqueSets"),
     ("providerOverride", "Grove provider overrides"),
-    ("restart", "graph restarts"),
     ("topologyConstraint", "topology-aware scheduling (Grove)"),
     ("experimental", "preview features (kvTransferPolicy)"),
 ];
@@ -470,13 +484,16 @@ pub fn unsupported_fields(value: &Value) -> Vec<(Vec<String>, &'static str)> {
                 out.push((here(&[field]), *what));
             }
         }
+        // Upstream's only role setting is a Grove providerOverride that sets the leader or
+        // worker clique's topologyConstraint: one piece of topology-aware scheduling, which is
+        // refused as a whole (component and graph providerOverride and topologyConstraint).
         for role in ["leader", "worker"] {
             if c.pointer(&format!("/multinode/{role}"))
                 .is_some_and(|v| !v.is_null())
             {
                 out.push((
                     here(&["multinode", role]),
-                    "multinode role overrides (Grove/LeaderWorkerSet)",
+                    "a Grove provider override of the multinode role's clique (its topologyConstraint: topology-aware scheduling)",
                 ));
             }
         }
@@ -532,7 +549,10 @@ pub fn refused_in_cluster_object(value: &Value) -> Option<String> {
 /// deriving them at run time costs ~150 ms, most of a `render` process; each kind's CEL rules
 /// are compiled once per process, and only for the kinds and versions the input contains.
 fn schema_of(kind: &str, api_version: &str) -> &'static ObjectSchema {
-    static ALL: OnceLock<BTreeMap<String, Value>> = OnceLock::new();
+    // Only the schema at hand is parsed: the file holds four (both versions of both kinds),
+    // and parsing all of them was a quarter of a `render` process.
+    static ALL: OnceLock<BTreeMap<&'static str, &'static serde_json::value::RawValue>> =
+        OnceLock::new();
     static CELLS: [OnceLock<ObjectSchema>; 4] = [
         OnceLock::new(),
         OnceLock::new(),
@@ -550,8 +570,11 @@ fn schema_of(kind: &str, api_version: &str) -> &'static ObjectSchema {
     } else {
         kind.to_string()
     };
-    CELLS[usize::from(beta) * 2 + usize::from(graph)]
-        .get_or_init(|| ObjectSchema::new(all[&key].clone()))
+    CELLS[usize::from(beta) * 2 + usize::from(graph)].get_or_init(|| {
+        ObjectSchema::new(
+            serde_json::from_str(all[key.as_str()].get()).expect("embedded schemas are JSON"),
+        )
+    })
 }
 
 /// `spec.services.Frontend.envs[0].name` from path segments.

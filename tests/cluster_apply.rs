@@ -4,21 +4,17 @@ mod common;
 
 use std::process::Output;
 
+use common::cluster::TestCluster;
 use common::repo;
-use kube_sim::{Options, Simulator};
 use serde_json::Value;
 use std::path::Path;
 
-async fn dynamoctl(sim: &Simulator, args: &[&str]) -> Output {
+async fn dynamoctl(sim: &impl common::sim::HasKubeconfig, args: &[&str]) -> Output {
     common::sim::run(sim, args, &[]).await
 }
 
 fn stderr(o: &Output) -> String {
     common::sim::text(&o.stderr)
-}
-
-async fn sim_with_crds(kubelet: bool) -> Simulator {
-    common::sim::with_crds(kubelet).await
 }
 
 fn rendered(file: &Path) -> Vec<Value> {
@@ -37,7 +33,9 @@ fn rendered(file: &Path) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_reconcile_wait_creates_what_render_prints() {
-    let sim = sim_with_crds(true).await;
+    let Some(sim) = common::cluster::with_crds(true).await else {
+        return;
+    };
     let out = dynamoctl(
         &sim,
         &[
@@ -83,8 +81,11 @@ async fn apply_reconcile_wait_creates_what_render_prints() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_times_out_naming_what_is_not_ready() {
-    let sim = sim_with_crds(true).await;
-    sim.kubelet().hold("default", "mocker-agg-worker");
+    let Some(sim) = common::cluster::sim_only_with_crds("holding a Deployment back", true).await
+    else {
+        return;
+    };
+    sim.sim().kubelet().hold("default", "mocker-agg-worker");
     let out = dynamoctl(
         &sim,
         &[
@@ -111,7 +112,9 @@ async fn wait_times_out_naming_what_is_not_ready() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_sends_nothing() {
-    let sim = Simulator::start(Options::default()).await;
+    let Some(sim) = TestCluster::start(false).await else {
+        return;
+    };
     let out = dynamoctl(
         &sim,
         &["apply", "tests/bad-input/12-negative-replicas.yaml"],
@@ -128,7 +131,9 @@ async fn bad_input_sends_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn converged_reconcile_writes_nothing() {
-    let sim = sim_with_crds(true).await;
+    let Some(sim) = common::cluster::with_crds(true).await else {
+        return;
+    };
     let out = dynamoctl(
         &sim,
         &[
@@ -197,7 +202,9 @@ async fn unreachable_server_is_one_clear_line() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prune_removes_what_left_the_applyset() {
-    let sim = Simulator::start(Options::default()).await;
+    let Some(sim) = TestCluster::start(false).await else {
+        return;
+    };
     let cm = |name: &str| {
         format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: v\n")
     };
@@ -277,7 +284,9 @@ async fn prune_removes_what_left_the_applyset() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conflicts_name_the_other_manager_until_forced() {
-    let sim = Simulator::start(Options::default()).await;
+    let Some(sim) = TestCluster::start(false).await else {
+        return;
+    };
     let cm = |value: &str| {
         format!(
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n  namespace: default\ndata:\n  k: {value}\n"
@@ -324,8 +333,10 @@ async fn conflicts_name_the_other_manager_until_forced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_converges_through_injected_faults() {
     use kube_sim::{FaultConfig, FaultKind, FaultRule};
-    let sim = sim_with_crds(true).await;
-    sim.set_faults(FaultConfig {
+    let Some(sim) = common::cluster::sim_only_with_crds("fault injection", true).await else {
+        return;
+    };
+    sim.sim().set_faults(FaultConfig {
         rules: vec![
             FaultRule::new(FaultKind::InternalError, 0.1).verb("patch"),
             FaultRule::new(
@@ -358,7 +369,7 @@ async fn apply_converges_through_injected_faults() {
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    sim.set_faults(FaultConfig::default());
+    sim.sim().set_faults(FaultConfig::default());
     for name in [
         "vllm-disagg-frontend",
         "vllm-disagg-vllmdecodeworker",
@@ -380,7 +391,9 @@ async fn apply_converges_through_injected_faults() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failure_half_way_says_what_was_and_was_not_applied() {
-    let sim = Simulator::start(Options::default()).await;
+    let Some(sim) = TestCluster::start(false).await else {
+        return;
+    };
     // The ConfigMap applies; the Deployment's namespace does not exist.
     let docs = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: first\n  namespace: default\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: second\n  namespace: missing\n";
     let file = common::sim::temp_file("half-way", docs);

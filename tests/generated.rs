@@ -14,7 +14,7 @@ fn generated_files_are_up_to_date() {
 }
 
 /// The committed CRDs of the types (graph and component); the DynamoWorkerMetadata CRD has
-/// a free-form spec and is checked on its own.
+/// a free-form spec and the scaling adapters' embeds no pod, so each is checked on its own.
 fn committed_crds() -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(repo().join("crds")).unwrap() {
@@ -22,13 +22,41 @@ fn committed_crds() -> Vec<(String, Value)> {
         let text = std::fs::read_to_string(&path).unwrap();
         let docs = dynamoctl::yaml::parse_documents(&text).unwrap();
         assert_eq!(docs.len(), 1, "{}", path.display());
-        if docs[0].value["spec"]["names"]["kind"] == "DynamoWorkerMetadata" {
+        let kind = &docs[0].value["spec"]["names"]["kind"];
+        if kind == "DynamoWorkerMetadata" || kind == "DynamoGraphDeploymentScalingAdapter" {
             continue;
         }
         out.push((path.display().to_string(), docs[0].value.clone()));
     }
     assert_eq!(out.len(), 2);
     out
+}
+
+#[test]
+fn scaling_adapter_crd_is_structural_with_upstreams_names_and_scale() {
+    let text = common::sim::read("crds/nvidia.com_dynamographdeploymentscalingadapters.yaml");
+    let crd = &dynamoctl::yaml::parse_documents(&text).unwrap()[0].value;
+    assert_eq!(
+        crd["metadata"]["name"],
+        "dynamographdeploymentscalingadapters.nvidia.com"
+    );
+    assert_eq!(
+        crd["metadata"]["annotations"]["helm.sh/resource-policy"],
+        "keep"
+    );
+    assert_eq!(
+        crd["spec"]["names"]["shortNames"],
+        serde_json::json!(["dgdsa"])
+    );
+    let version = &crd["spec"]["versions"][0];
+    assert_eq!(version["name"], "v1alpha1");
+    assert!(version["subresources"]["status"].is_object());
+    assert_eq!(
+        version["subresources"]["scale"]["labelSelectorPath"],
+        ".status.selector"
+    );
+    let schema = &version["schema"]["openAPIV3Schema"];
+    assert!(dynamoctl::api::schema::structural_violations(schema).is_empty());
 }
 
 #[test]

@@ -9,25 +9,22 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use common::cluster::TestCluster;
 use common::repo;
 use common::sim::{run, text};
 use dynamoctl::install::{InstallOptions, manifests, scope_rules};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, PostParams};
-use kube_sim::{AuditRecord, Options, Simulator};
+use kube_sim::AuditRecord;
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------
 // helpers
 
-/// A simulator whose kubelet marks Deployments available after 100 ms.
-async fn sim() -> Simulator {
-    Simulator::start(Options {
-        kubelet: true,
-        kubelet_ready_delay: Duration::from_millis(100),
-        ..Options::default()
-    })
-    .await
+/// A cluster on the chosen backend (`DYNAMOCTL_TEST_CLUSTER`) whose Deployments become
+/// available (the simulator's kubelet after 100 ms; the real node agent).
+async fn sim() -> Option<TestCluster> {
+    TestCluster::start(true).await
 }
 
 fn code(out: &Output) -> i32 {
@@ -65,7 +62,7 @@ fn helm() -> Option<PathBuf> {
 }
 
 /// Runs helm in `dir` with an isolated HOME, against `sim` if given, bounded in time.
-async fn run_helm(helm: &Path, dir: &Path, sim: Option<&Simulator>, args: &[&str]) -> Output {
+async fn run_helm(helm: &Path, dir: &Path, sim: Option<&TestCluster>, args: &[&str]) -> Output {
     let home = std::env::temp_dir().join(format!(
         "dynamoctl-install-helm-{}-{:?}",
         std::process::id(),
@@ -114,7 +111,7 @@ fn kubectl() -> Option<PathBuf> {
 }
 
 /// Runs kubectl against `sim`, bounded in time.
-async fn run_tool(bin: &Path, sim: &Simulator, args: &[&str]) -> Output {
+async fn run_tool(bin: &Path, sim: &TestCluster, args: &[&str]) -> Output {
     let mut cmd = tokio::process::Command::new(bin);
     cmd.args(args)
         .env("KUBECONFIG", sim.kubeconfig_path())
@@ -177,7 +174,7 @@ fn cluster_scoped_write(r: &AuditRecord) -> bool {
 }
 
 /// The configuration text in the operator's ConfigMap in `namespace`.
-fn installed_config(sim: &Simulator, namespace: &str) -> String {
+fn installed_config(sim: &TestCluster, namespace: &str) -> String {
     let map = sim
         .object("", "configmaps", namespace, "dynamo-operator-config")
         .expect("the operator's ConfigMap");
@@ -188,7 +185,11 @@ fn installed_config(sim: &Simulator, namespace: &str) -> String {
 /// with the mounted configuration read from its ConfigMap, except that it binds to 127.0.0.1
 /// (command-line flags override the file) and uses the simulator's kubeconfig (the simulator
 /// runs no containers).
-fn start_operator(sim: &Simulator, deployment: &Value, health_port: u16) -> tokio::process::Child {
+fn start_operator(
+    sim: &TestCluster,
+    deployment: &Value,
+    health_port: u16,
+) -> tokio::process::Child {
     let namespace = deployment["metadata"]["namespace"].as_str().unwrap();
     let config = installed_config(sim, namespace);
     let file = common::sim::temp_file(&format!("operator-config-{namespace}"), &config);
@@ -430,7 +431,9 @@ fn a_bad_operator_config_file_is_reported_at_its_position() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_flags_write_nothing() {
-    let sim = sim().await;
+    let Some(sim) = sim().await else {
+        return;
+    };
     for args in [
         vec!["install", "--image", "BAD"],
         vec!["install", "--lease-renew-interval", "30s"],
@@ -473,7 +476,9 @@ async fn bad_flags_write_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_wide_install_then_operator_then_check_passes() {
-    let sim = sim().await;
+    let Some(sim) = sim().await else {
+        return;
+    };
     let out = run(&sim, &["check", "--pre", "-o", "json"], &[]).await;
     assert_eq!(code(&out), 0, "{}", text(&out.stdout));
     assert_eq!(check_json(&out)["success"], true);
@@ -552,8 +557,10 @@ async fn cluster_wide_install_then_operator_then_check_passes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn namespace_scoped_install_creates_nothing_cluster_scoped_but_crds() {
-    let sim = sim().await;
+async fn namespace_scoped_install_creates_nothing_cluster_scoped_but_crds_and_its_policy() {
+    let Some(sim) = sim().await else {
+        return;
+    };
     // The tenant's namespace exists (a cluster admin made it); the CRDs do not yet.
     let namespaces: Api<Namespace> = Api::all(sim.client());
     namespaces
@@ -585,6 +592,11 @@ async fn namespace_scoped_install_creates_nothing_cluster_scoped_but_crds() {
             assert_eq!(w.resource, "customresourcedefinitions");
             continue;
         }
+        // The replica policy, bound in team-a only.
+        if w.group == "admissionregistration.k8s.io" {
+            assert_eq!(w.name, "dynamo-graph-replicas-team-a", "{w:?}");
+            continue;
+        }
         assert!(!cluster_scoped_write(w), "cluster-scoped write: {w:?}");
         assert_eq!(w.namespace, "team-a", "{w:?}");
     }
@@ -593,6 +605,18 @@ async fn namespace_scoped_install_creates_nothing_cluster_scoped_but_crds() {
         writes
             .iter()
             .all(|w| w.resource != "clusterroles" && w.resource != "clusterrolebindings")
+    );
+    let binding = sim
+        .object(
+            "admissionregistration.k8s.io",
+            "validatingadmissionpolicybindings",
+            "",
+            "dynamo-graph-replicas-team-a",
+        )
+        .unwrap();
+    assert_eq!(
+        binding["spec"]["matchResources"]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+        "team-a"
     );
 
     // A namespace admin re-running with --skip-crds touches no cluster-scoped object at all.
@@ -650,13 +674,16 @@ async fn namespace_scoped_install_creates_nothing_cluster_scoped_but_crds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unchanged_rerun_sends_zero_writes_and_a_change_one() {
-    let sim = sim().await;
+    let Some(sim) = sim().await else {
+        return;
+    };
     ok(&run(&sim, &["install"], &[]).await);
     sim.clear_audit();
     let out = ok(&run(&sim, &["install"], &[]).await);
     assert!(sim.audit_writes().is_empty(), "{:?}", sim.audit_writes());
-    // 10 objects, and the conversion webhook's RBAC (4) and Service.
-    assert_eq!(out.lines().count(), 15, "{out}");
+    // 10 objects, the replica policy and its binding, the adapter CRD, and the conversion
+    // webhook's RBAC (4) and Service.
+    assert_eq!(out.lines().count(), 18, "{out}");
     assert!(out.lines().all(|l| l.ends_with(" unchanged")), "{out}");
 
     // An upgrade: only what changed is written.
@@ -680,7 +707,9 @@ async fn unchanged_rerun_sends_zero_writes_and_a_change_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uninstall_leaves_nothing_behind() {
-    let sim = sim().await;
+    let Some(sim) = sim().await else {
+        return;
+    };
     let before_ns: Vec<String> = namespaces(&sim).await;
     ok(&run(&sim, &["install"], &[]).await);
     // A graph blocks --crds, until --force.
@@ -709,6 +738,8 @@ async fn uninstall_leaves_nothing_behind() {
             "configmap/dynamo-operator-config",
             "rolebinding.rbac.authorization.k8s.io/dynamo-operator-conversion",
             "role.rbac.authorization.k8s.io/dynamo-operator-conversion",
+            "validatingadmissionpolicybinding.admissionregistration.k8s.io/dynamo-graph-replicas",
+            "validatingadmissionpolicy.admissionregistration.k8s.io/dynamo-graph-replicas",
             "clusterrolebinding.rbac.authorization.k8s.io/dynamo-operator",
             "clusterrole.rbac.authorization.k8s.io/dynamo-operator",
             "clusterrolebinding.rbac.authorization.k8s.io/dynamo-operator-conversion",
@@ -718,9 +749,16 @@ async fn uninstall_leaves_nothing_behind() {
             "customresourcedefinition.apiextensions.k8s.io/dynamographdeployments.nvidia.com",
             "customresourcedefinition.apiextensions.k8s.io/dynamocomponentdeployments.nvidia.com",
             "customresourcedefinition.apiextensions.k8s.io/dynamoworkermetadatas.nvidia.com",
+            "customresourcedefinition.apiextensions.k8s.io/dynamographdeploymentscalingadapters.nvidia.com",
         ]
     );
-    assert_eq!(namespaces(&sim).await, before_ns);
+    // A real API server finalizes a deleted namespace a little later.
+    wait_for(
+        Duration::from_secs(60),
+        "dynamo-system to be gone",
+        async || namespaces(&sim).await == before_ns,
+    )
+    .await;
     for (g, r) in [
         ("rbac.authorization.k8s.io", "clusterroles"),
         ("rbac.authorization.k8s.io", "clusterrolebindings"),
@@ -752,6 +790,17 @@ async fn uninstall_leaves_nothing_behind() {
         ),
     ] {
         assert!(sim.object(g, r, "team-b", name).is_none(), "{r}/{name}");
+    }
+    for r in [
+        "validatingadmissionpolicies",
+        "validatingadmissionpolicybindings",
+    ] {
+        let name = "dynamo-graph-replicas-team-b";
+        assert!(
+            sim.object("admissionregistration.k8s.io", r, "", name)
+                .is_none(),
+            "{r}/{name}"
+        );
     }
     assert!(namespaces(&sim).await.contains(&"team-b".to_string()));
 }
@@ -790,7 +839,9 @@ fn check_entry(report: &Value, description: &str) -> Option<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bundled_infrastructure_and_pod_monitors_install_check_and_uninstall() {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-    let sim = sim().await;
+    let Some(sim) = sim().await else {
+        return;
+    };
     let crds: Api<CustomResourceDefinition> = Api::all(sim.client());
     crds.create(
         &PostParams::default(),
@@ -943,7 +994,7 @@ async fn bundled_infrastructure_and_pod_monitors_install_check_and_uninstall() {
     }
 }
 
-async fn namespaces(sim: &Simulator) -> Vec<String> {
+async fn namespaces(sim: &TestCluster) -> Vec<String> {
     let api: Api<Namespace> = Api::all(sim.client());
     let mut names: Vec<String> = api
         .list(&Default::default())
@@ -1281,10 +1332,12 @@ async fn helm_lint_strict_and_chart_metadata() {
 /// The seed's commands, verbatim (with the charts' paths): hybrid mode, then build from
 /// source (CRDs chart, then the platform with a custom image).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn helm_installs_the_seed_flows_into_the_simulator() {
+async fn helm_installs_the_seed_flows() {
     let Some(helm) = helm() else { return };
     let charts = repo().join("charts");
-    let sim = sim().await;
+    let Some(sim) = sim().await else {
+        return;
+    };
     let out = ok(&run_helm(
         &helm,
         &charts,
@@ -1451,7 +1504,9 @@ async fn helm_installs_the_seed_flows_into_the_simulator() {
     );
 
     // Building from source: CRDs chart first, then the platform with a custom image.
-    let sim = self::sim().await;
+    let Some(sim) = self::sim().await else {
+        return;
+    };
     ok(&run_helm(
         &helm,
         &charts,
@@ -1518,7 +1573,9 @@ async fn helm_installs_the_seed_flows_into_the_simulator() {
 /// claiming the scoped namespace makes `check` fail with exit 1 and a hint.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hybrid_installs_coexist_and_check_spots_a_double_claim() {
-    let sim = sim().await;
+    let Some(sim) = sim().await else {
+        return;
+    };
     ok(&run(&sim, &["install", "--wait", "--timeout", "30s"], &[]).await);
     ok(&run(
         &sim,
@@ -1690,7 +1747,9 @@ async fn hybrid_installs_coexist_and_check_spots_a_double_claim() {
 /// CRDs that differ from this binary's fail `check`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_fails_with_hints_when_something_is_missing_or_stale() {
-    let sim = sim().await;
+    let Some(sim) = sim().await else {
+        return;
+    };
     let out = run(&sim, &["check"], &[]).await;
     assert_eq!(code(&out), 1);
     let table = text(&out.stdout);
@@ -1750,8 +1809,10 @@ async fn check_fails_with_hints_when_something_is_missing_or_stale() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failure_half_way_says_what_was_applied() {
     use kube_sim::{FaultConfig, FaultKind, FaultRule};
-    let sim = sim().await;
-    sim.set_faults(FaultConfig {
+    let Some(sim) = common::cluster::sim_only("fault injection", true).await else {
+        return;
+    };
+    sim.sim().set_faults(FaultConfig {
         rules: vec![
             FaultRule::new(FaultKind::InternalError, 1.0)
                 .verb("patch")
@@ -1763,14 +1824,14 @@ async fn a_failure_half_way_says_what_was_applied() {
     assert_eq!(code(&out), 3, "{}", text(&out.stderr));
     let err = text(&out.stderr);
     assert!(
-        err.contains("applied before the failure (8): CustomResourceDefinition dynamographdeployments.nvidia.com, CustomResourceDefinition dynamocomponentdeployments.nvidia.com, CustomResourceDefinition dynamoworkermetadatas.nvidia.com, Namespace dynamo-system, ServiceAccount dynamo-system/dynamo-operator, ClusterRole dynamo-operator, ClusterRoleBinding dynamo-operator, ConfigMap dynamo-system/dynamo-operator-config"),
+        err.contains("applied before the failure (11): CustomResourceDefinition dynamographdeployments.nvidia.com, CustomResourceDefinition dynamocomponentdeployments.nvidia.com, CustomResourceDefinition dynamoworkermetadatas.nvidia.com, CustomResourceDefinition dynamographdeploymentscalingadapters.nvidia.com, ValidatingAdmissionPolicy dynamo-graph-replicas, ValidatingAdmissionPolicyBinding dynamo-graph-replicas, Namespace dynamo-system, ServiceAccount dynamo-system/dynamo-operator, ClusterRole dynamo-operator, ClusterRoleBinding dynamo-operator, ConfigMap dynamo-system/dynamo-operator-config"),
         "{err}"
     );
     assert!(
         err.contains("not applied (7): Deployment dynamo-system/dynamo-operator, Service dynamo-system/dynamo-operator-metrics, ClusterRole dynamo-operator-conversion, ClusterRoleBinding dynamo-operator-conversion, Role dynamo-system/dynamo-operator-conversion, RoleBinding dynamo-system/dynamo-operator-conversion, Service dynamo-system/dynamo-operator-webhook"),
         "{err}"
     );
-    sim.set_faults(FaultConfig::default());
+    sim.sim().set_faults(FaultConfig::default());
     let out = ok(&run(&sim, &["install"], &[]).await);
     assert!(
         out.contains("deployment.apps/dynamo-operator created"),

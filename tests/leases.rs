@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::cluster::TestCluster;
 use common::sim::text;
 use dynamoctl::controller::exclusion::{self, Exclusions, Transition};
 use dynamoctl::controller::leader::{self, LeaderConfig, LeaderError};
@@ -24,7 +25,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, PostParams, WatchEvent, WatchParams};
 use kube::{Client, ResourceExt};
-use kube_sim::{FaultConfig, FaultKind, FaultRule, Options, Simulator};
+use kube_sim::{FaultConfig, FaultKind, FaultRule};
 use serde_json::json;
 use tokio::sync::{broadcast, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -105,7 +106,7 @@ async fn get_marker(client: &Client, ns: &str) -> Option<Lease> {
 }
 
 /// Successful writes to Leases so far.
-fn lease_writes(sim: &Simulator) -> usize {
+fn lease_writes(sim: &TestCluster) -> usize {
     sim.audit_writes()
         .iter()
         .filter(|r| r.resource == "leases" && r.code < 300)
@@ -115,7 +116,9 @@ fn lease_writes(sim: &Simulator) -> usize {
 #[tokio::test]
 async fn marker_is_created_renewed_recreated_and_deleted_on_shutdown() {
     bounded(async {
-        let sim = Simulator::start(Options::default()).await;
+        let Some(sim) = TestCluster::start(false).await else {
+            return;
+        };
         let client = sim.client();
         namespace(&client, "team-b").await;
         let api: Api<Lease> = Api::namespaced(client.clone(), "team-b");
@@ -131,9 +134,13 @@ async fn marker_is_created_renewed_recreated_and_deleted_on_shutdown() {
 
         let mut h = hold(&client, marker_cfg("team-b", "op-0-aaaa", true));
         wait_for(&mut h.holding, true, Duration::from_secs(5)).await;
-        let first = match events.next().await.unwrap().unwrap() {
-            WatchEvent::Added(l) => l,
-            other => panic!("expected the marker to be added, got {other:?}"),
+        // Bookmarks may come first (a real API server sends them when it likes).
+        let first = loop {
+            match events.next().await.unwrap().unwrap() {
+                WatchEvent::Added(l) => break l,
+                WatchEvent::Bookmark(_) => continue,
+                other => panic!("expected the marker to be added, got {other:?}"),
+            }
         };
         let spec = first.spec.clone().unwrap();
         assert_eq!(
@@ -199,7 +206,9 @@ async fn marker_is_created_renewed_recreated_and_deleted_on_shutdown() {
 #[tokio::test]
 async fn invalid_marker_config_is_refused() {
     bounded(async {
-        let sim = Simulator::start(Options::default()).await;
+        let Some(sim) = TestCluster::start(false).await else {
+            return;
+        };
         let mut cfg = marker_cfg("team-b", "op-0", true);
         cfg.renew_interval = cfg.duration;
         let (tx, _rx) = watch::channel(false);
@@ -213,7 +222,9 @@ async fn invalid_marker_config_is_refused() {
 #[tokio::test]
 async fn second_instance_stands_by_and_takes_over_only_after_expiry() {
     bounded(async {
-        let sim = Simulator::start(Options::default()).await;
+        let Some(sim) = TestCluster::start(false).await else {
+            return;
+        };
         let client = sim.client();
         namespace(&client, "team-b").await;
         let mut a = hold(&client, marker_cfg("team-b", "op-0-aaaa", true));
@@ -292,13 +303,15 @@ async fn second_instance_stands_by_and_takes_over_only_after_expiry() {
 #[tokio::test]
 async fn renewals_failing_until_expiry_are_fatal_and_stop_writes_first() {
     bounded(async {
-        let sim = Simulator::start(Options::default()).await;
+        let Some(sim) = common::cluster::sim_only("fault injection", false).await else {
+            return;
+        };
         let client = sim.client();
         namespace(&client, "team-b").await;
         let mut h = hold(&client, marker_cfg("team-b", "op-0-aaaa", true));
         wait_for(&mut h.holding, true, Duration::from_secs(5)).await;
 
-        sim.set_faults(FaultConfig {
+        sim.sim().set_faults(FaultConfig {
             rules: vec![
                 FaultRule::new(FaultKind::InternalError, 1.0)
                     .verb("update")
@@ -364,7 +377,9 @@ async fn next_transition(rx: &mut broadcast::Receiver<Transition>, within: Durat
 #[tokio::test]
 async fn exclusions_follow_live_markers_and_resume_at_expiry() {
     bounded(async {
-        let sim = Simulator::start(Options::default()).await;
+        let Some(sim) = TestCluster::start(false).await else {
+            return;
+        };
         let client = sim.client();
         namespace(&client, "team-a").await;
         namespace(&client, "team-b").await;
@@ -507,7 +522,7 @@ impl Proxy {
         }
     }
 
-    fn client(&self, sim: &Simulator) -> Client {
+    fn client(&self, sim: &kube_sim::Simulator) -> Client {
         let mut config = sim.config();
         config.cluster_url = format!("http://{}", self.addr).parse().unwrap();
         Client::try_from(config).unwrap()
@@ -570,12 +585,16 @@ fn elect(
 #[tokio::test]
 async fn leader_election_hands_over_without_overlap() {
     bounded(async {
-        let sim = Simulator::start(Options::default()).await;
+        let Some(sim) =
+            common::cluster::sim_only("cutting connections through a proxy", false).await
+        else {
+            return;
+        };
         let client = sim.client();
         let leases: Api<Lease> = Api::namespaced(client.clone(), "kube-system");
-        let proxy = Proxy::start(sim.addr()).await;
+        let proxy = Proxy::start(sim.sim().addr()).await;
 
-        let (mut a, _stop_a, task_a) = elect(proxy.client(&sim), leader_cfg("op-a"));
+        let (mut a, _stop_a, task_a) = elect(proxy.client(sim.sim()), leader_cfg("op-a"));
         wait_for(&mut a, true, Duration::from_secs(5)).await;
         let log_a = record(a.clone());
         let (mut b, stop_b, task_b) = elect(client.clone(), leader_cfg("op-b"));
@@ -668,7 +687,7 @@ fn kubectl() -> Option<PathBuf> {
     None
 }
 
-async fn run_kubectl(bin: &Path, sim: &Simulator, args: &[&str]) -> String {
+async fn run_kubectl(bin: &Path, sim: &TestCluster, args: &[&str]) -> String {
     let home =
         std::env::temp_dir().join(format!("dynamoctl-leases-kubectl-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
@@ -716,7 +735,9 @@ async fn lease(client: &Client, ns: &str, name: &str, holder: &str, renew: &str,
 #[tokio::test]
 async fn leases_command_prints_markers_and_leaders_and_agrees_with_kubectl() {
     bounded(async {
-        let sim = Simulator::start(Options::default()).await;
+        let Some(sim) = TestCluster::start(false).await else {
+            return;
+        };
         let client = sim.client();
         for ns in ["team-a", "team-b", "team-c"] {
             namespace(&client, ns).await;
@@ -863,7 +884,9 @@ async fn leases_command_prints_markers_and_leaders_and_agrees_with_kubectl() {
 #[tokio::test]
 async fn racing_candidates_get_exactly_one_holder() {
     bounded(async {
-        let sim = Simulator::start(Options::default()).await;
+        let Some(sim) = TestCluster::start(false).await else {
+            return;
+        };
         let client = sim.client();
         namespace(&client, "team-b").await;
         // An expired marker left by a dead operator: two standbys race to take it over.
@@ -931,7 +954,9 @@ async fn racing_candidates_get_exactly_one_holder() {
 #[tokio::test]
 async fn exclusions_survive_cut_and_expired_watches() {
     bounded(async {
-        let sim = Simulator::start(Options::default()).await;
+        let Some(sim) = common::cluster::sim_only("fault injection", false).await else {
+            return;
+        };
         let client = sim.client();
         namespace(&client, "team-b").await;
         let ex = Exclusions::new();
@@ -949,7 +974,7 @@ async fn exclusions_survive_cut_and_expired_watches() {
 
         // Watches cut every 300 ms and re-watches answered 410: the watcher relists, and a live
         // marker never flaps.
-        sim.set_faults(FaultConfig {
+        sim.sim().set_faults(FaultConfig {
             watch_cut_after: Some(Duration::from_millis(300)),
             expire_watches: true,
             ..FaultConfig::default()

@@ -6,12 +6,13 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use common::real::{Cluster, cluster, wait_for};
+use common::real::{
+    Cluster, cluster, condition, get_json, items, name, ok, operator, run_installed_operator,
+    wait_for, writes,
+};
 use common::sim::{read, temp_file, text};
 use serde_json::Value;
 
@@ -19,17 +20,6 @@ const CRDS: [&str; 2] = [
     "dynamographdeployments.nvidia.com",
     "dynamocomponentdeployments.nvidia.com",
 ];
-
-fn ok(out: &Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
 
 /// The CRDs, applied once per test process by `dynamoctl apply crds/` (which waits for them to
 /// be Established).
@@ -44,54 +34,6 @@ fn with_crds() -> Option<&'static Cluster> {
         *done = true;
     }
     Some(c)
-}
-
-/// `kubectl get ... -o json`, parsed; `None` when kubectl is missing (the test is skipped).
-fn get_json(c: &Cluster, args: &[&str]) -> Option<Value> {
-    let mut all = args.to_vec();
-    all.extend(["-o", "json"]);
-    let out = c.kubectl(&all)?;
-    Some(serde_json::from_str(&ok(&out)).unwrap())
-}
-
-fn items(list: &Value) -> Vec<Value> {
-    list["items"].as_array().cloned().unwrap_or_default()
-}
-
-fn name(o: &Value) -> String {
-    o["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn condition(o: &Value, type_: &str) -> Option<String> {
-    o["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == type_)
-        .and_then(|c| c["status"].as_str())
-        .map(str::to_string)
-}
-
-/// Writes in `ns` recorded by the audit log after the first `skip` events, by users whose name
-/// contains `user` (or any user when empty).
-fn writes(c: &Cluster, skip: usize, ns: &str, user: &str) -> Vec<Value> {
-    c.audit()
-        .into_iter()
-        .skip(skip)
-        .filter(|e| e["objectRef"]["namespace"] == ns)
-        .filter(|e| {
-            e["user"]["username"]
-                .as_str()
-                .is_some_and(|u| u.contains(user))
-        })
-        .filter(|e| {
-            e["responseStatus"]["code"]
-                .as_u64()
-                .is_some_and(|c| c < 400)
-        })
-        .collect()
 }
 
 /// The checks of a `dynamoctl check -o json` report that did not succeed, except those in
@@ -114,45 +56,6 @@ fn problems_with(report: &Value, ns: &str) -> Vec<String> {
         }
     }
     out
-}
-
-/// A child process killed when the test ends, however it ends.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `dynamoctl run controller ARGS` against the cluster with `kubeconfig`, health on 127.0.0.1.
-fn operator(kubeconfig: &Path, args: &[String], log: &Path) -> Guard {
-    Guard(
-        Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
-            .args(args)
-            .arg(format!(
-                "--health-probe-bind-address=127.0.0.1:{}",
-                free_port()
-            ))
-            .arg("--metrics-bind-address=127.0.0.1:0")
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .env("POD_NAME", "dynamo-operator-real-test")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(log).unwrap())
-            .spawn()
-            .expect("the operator starts"),
-    )
 }
 
 #[test]
@@ -378,73 +281,9 @@ fn install_then_check_passes_with_real_access_reviews() {
 
     // The operator as its Deployment runs it, authenticated as its own ServiceAccount, so
     // the installed RBAC is what lets it work (a missing permission fails this test).
-    let Some(deployment) = get_json(c, &["get", "deployment", "-n", &ns, "dynamo-operator"]) else {
+    let Some(_operator) = run_installed_operator(c, &ns) else {
         return;
     };
-    // The configuration the Deployment mounts from its ConfigMap, as a local file.
-    let Some(config_map) = get_json(
-        c,
-        &["get", "configmap", "-n", &ns, "dynamo-operator-config"],
-    ) else {
-        return;
-    };
-    let config_file = c.dir.join(format!("operator-config-{ns}.yaml"));
-    std::fs::write(
-        &config_file,
-        config_map["data"]["config.yaml"].as_str().unwrap(),
-    )
-    .unwrap();
-    let args: Vec<String> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap().to_string())
-        .map(|a| {
-            if a.starts_with("--config=") {
-                format!("--config={}", config_file.display())
-            } else {
-                a
-            }
-        })
-        .collect();
-    let token = ok(&c
-        .kubectl(&[
-            "create",
-            "token",
-            "dynamo-operator",
-            "-n",
-            &ns,
-            "--duration=1h",
-        ])
-        .unwrap());
-    let sa_kubeconfig = c.dir.join(format!("sa-{ns}.kubeconfig"));
-    std::fs::copy(&c.kubeconfig, &sa_kubeconfig).unwrap();
-    let cfg = sa_kubeconfig.to_str().unwrap();
-    ok(&c
-        .kubectl(&[
-            "--kubeconfig",
-            cfg,
-            "config",
-            "set-credentials",
-            "sa",
-            &format!("--token={}", token.trim()),
-        ])
-        .unwrap());
-    ok(&c
-        .kubectl(&[
-            "--kubeconfig",
-            cfg,
-            "config",
-            "set-context",
-            "--current",
-            "--user=sa",
-        ])
-        .unwrap());
-    let _operator = operator(
-        &sa_kubeconfig,
-        &args,
-        &c.dir.join(format!("operator-{ns}.log")),
-    );
 
     // Every check, the SelfSubjectAccessReviews included, passes against the real authorizer.
     // The cluster is shared: other tests' namespaces may hold graphs without a live operator

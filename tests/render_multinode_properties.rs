@@ -19,6 +19,8 @@ struct Worker {
     gpus: i64,
     in_shell: bool,
     dp: bool,
+    /// vLLM's `mp` executor (annotation `nvidia.com/vllm-distributed-executor-backend`).
+    mp: bool,
 }
 
 fn worker() -> impl Strategy<Value = Worker> {
@@ -29,15 +31,19 @@ fn worker() -> impl Strategy<Value = Worker> {
         1..9i64,
         any::<bool>(),
         any::<bool>(),
+        any::<bool>(),
     )
-        .prop_map(|(backend, nodes, replicas, gpus, in_shell, dp)| Worker {
-            backend,
-            nodes,
-            replicas,
-            gpus,
-            in_shell,
-            dp,
-        })
+        .prop_map(
+            |(backend, nodes, replicas, gpus, in_shell, dp, mp)| Worker {
+                backend,
+                nodes,
+                replicas,
+                gpus,
+                in_shell,
+                dp,
+                mp,
+            },
+        )
 }
 
 impl Worker {
@@ -75,6 +81,9 @@ impl Worker {
         });
         if let Some(r) = self.replicas {
             s["replicas"] = json!(r);
+        }
+        if self.mp {
+            s["annotations"] = json!({ "nvidia.com/vllm-distributed-executor-backend": "mp" });
         }
         s
     }
@@ -206,7 +215,7 @@ fn dollar_problem(c: &Value, injected: &BTreeSet<String>) -> Option<String> {
     };
     let command = strings("command");
     let args = strings("args");
-    let shell = command.len() == 2 && command[1] == "-c";
+    let shell = command.len() >= 2 && command[1] == "-c";
     let mut known: BTreeSet<String> = c["env"]
         .as_array()
         .into_iter()
@@ -311,8 +320,10 @@ proptest! {
         };
         for (l, spec) in &pods {
             let main = spec["containers"].as_array().unwrap().last().unwrap();
-            if let Some(p) = dollar_problem(main, &injected) {
-                prop_assert!(false, "{}", p);
+            for c in std::iter::once(main).chain(spec["initContainers"].as_array().into_iter().flatten()) {
+                if let Some(p) = dollar_problem(c, &injected) {
+                    prop_assert!(false, "{}", p);
+                }
             }
             let Some(role) = l.get("role") else { continue };
             let w = &workers[&l["nvidia.com/dynamo-component"]];
@@ -322,6 +333,13 @@ proptest! {
                 ("sglang", _) => {
                     prop_assert!(line.contains(&format!("--nnodes {}", w.nodes)), "{}", line);
                     prop_assert_eq!(role == "leader", line.contains("--node-rank 0"), "{}", line);
+                }
+                ("vllm", _) if !w.dp && w.mp => {
+                    prop_assert!(line.contains(&format!("--distributed-executor-backend mp --nnodes {} ", w.nodes)), "{}", line);
+                    prop_assert_eq!(role == "leader", line.contains("--node-rank 0"), "{}", line);
+                    prop_assert_eq!(role == "worker", line.contains("--headless"), "{}", line);
+                    let waits = spec["initContainers"].as_array().into_iter().flatten().any(|c| c["name"] == "wait-for-leader-mp");
+                    prop_assert_eq!(role == "worker", waits);
                 }
                 ("vllm", "leader") if !w.dp => prop_assert!(line.starts_with("/bin/sh -c ray start --head") && line.contains("--distributed-executor-backend ray"), "{}", line),
                 ("vllm", "worker") if !w.dp => prop_assert!(line.contains("ray start --address="), "{}", line),

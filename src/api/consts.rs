@@ -13,8 +13,13 @@ pub const API_VERSION: &str = "nvidia.com/v1alpha1";
 pub const FIELD_MANAGER_CLI: &str = "dynamoctl";
 /// Field manager of every child the controller (or `apply --reconcile`) writes.
 pub const FIELD_MANAGER_CONTROLLER: &str = "dynamoctl-controller";
+/// Field manager of the scaling adapters' writes: the replicas an adapter writes into its
+/// graph, and the adapters the operator creates.
+pub const FIELD_MANAGER_ADAPTER: &str = "dynamoctl-scaling-adapter";
 /// Field manager of status writes.
 pub const FIELD_MANAGER_STATUS: &str = "dynamoctl-controller/status";
+/// Field manager of `dynamoctl restart` (it owns only `spec.restart`).
+pub const FIELD_MANAGER_RESTART: &str = "dynamoctl-restart";
 
 /// The service key a child belongs to.
 pub const LABEL_COMPONENT: &str = "nvidia.com/dynamo-component";
@@ -54,6 +59,12 @@ pub const MANAGED_BY: &str = "dynamoctl";
 
 /// Graph annotation: `kubernetes` (default) or `etcd` discovery.
 pub const ANNOTATION_DISCOVERY_BACKEND: &str = "nvidia.com/dynamo-discovery-backend";
+/// Graph or service annotation choosing vLLM's executor for an engine spanning nodes: `mp`
+/// (vLLM's own multiprocessing) or `ray`, case-insensitively.
+pub const ANNOTATION_VLLM_EXECUTOR: &str = "nvidia.com/vllm-distributed-executor-backend";
+/// The operator version that created a graph (stamped by upstream's webhook; dynamoctl reads
+/// it, never writes it): graphs from 1.0.0 on default to vLLM's `mp` executor.
+pub const ANNOTATION_OPERATOR_ORIGIN_VERSION: &str = "nvidia.com/dynamo-operator-origin-version";
 /// Graph annotation: `"false"` turns the metrics label off.
 pub const ANNOTATION_ENABLE_METRICS: &str = "nvidia.com/enable-metrics";
 /// Graph annotation: `"false"` forces the non-Grove path (the only one we have).
@@ -66,6 +77,25 @@ pub const ANNOTATION_MAX_SURGE: &str = "nvidia.com/deployment-rolling-update-max
 pub const ANNOTATION_MAX_UNAVAILABLE: &str = "nvidia.com/deployment-rolling-update-max-unavailable";
 /// Annotation on the model Service and pods: the base model name.
 pub const ANNOTATION_BASE_MODEL: &str = "nvidia.com/dynamo-base-model";
+/// Pod-template annotation holding the id of the last restart a service went through; a new
+/// value rolls its pods (upstream's key).
+pub const ANNOTATION_RESTART_AT: &str = "nvidia.com/restartAt";
+/// Upstream's debug switches (a service annotation set to `"true"`), with what each asks
+/// for. dynamoctl renders none of them, so it refuses them by name rather than drop them.
+pub const DEBUG_ANNOTATIONS: &[(&str, &str)] = &[
+    (
+        "nvidia.com/enable-debug-mode",
+        "a debugger sidecar container in every pod",
+    ),
+    (
+        "nvidia.com/enable-stealing-traffic-debug-mode",
+        "a second, debug Deployment (`<name>-d`) with its own Services",
+    ),
+    (
+        "nvidia.com/enable-debug-pod-receive-production-traffic",
+        "routing production traffic to the debug Deployment",
+    ),
+];
 
 /// ServiceAccount given to planner pods.
 pub const PLANNER_SERVICE_ACCOUNT: &str = "planner-serviceaccount";

@@ -7,6 +7,7 @@ pub mod consts;
 pub mod convert;
 pub mod crd;
 pub mod reference;
+pub mod scaling_adapter;
 pub mod schema;
 pub mod v1alpha1;
 pub mod v1beta1;

@@ -26,7 +26,10 @@ pub fn markdown() -> String {
          Group `nvidia.com`, version `v1alpha1`. Validation rules marked *CEL* are enforced by the\n\
          API server itself and checked by `dynamoctl render`/`diff`/`apply` before anything is sent.\n",
     );
-    for crd in super::crd::all() {
+    for crd in super::crd::all()
+        .into_iter()
+        .chain([super::scaling_adapter::crd()])
+    {
         let names = &crd.spec.names;
         let version = &crd.spec.versions[0];
         let schema = serde_json::to_value(
@@ -38,7 +41,7 @@ pub fn markdown() -> String {
         .expect("schema serialises");
         let _ = write!(
             out,
-            "\n## {kind}\n\n{desc}\n\nShort name `{short}`, namespaced, status subresource.\n\n\
+            "\n## {kind}\n\n{desc}\n\nShort name `{short}`, namespaced, {subs}.\n\n\
              | Field | Type | Validation | Description |\n|---|---|---|---|\n",
             kind = names.kind,
             desc = schema
@@ -46,6 +49,15 @@ pub fn markdown() -> String {
                 .and_then(Value::as_str)
                 .unwrap_or_default(),
             short = names.short_names.clone().unwrap_or_default().join("`, `"),
+            subs = if version
+                .subresources
+                .as_ref()
+                .is_some_and(|s| s.scale.is_some())
+            {
+                "status and scale subresources"
+            } else {
+                "status subresource"
+            },
         );
         for root in ["spec", "status"] {
             if let Some(node) = schema.pointer(&format!("/properties/{root}")) {

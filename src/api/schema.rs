@@ -286,6 +286,27 @@ fn check_value(schema: &Value, value: &Value, path: &mut Vec<String>, out: &mut 
             format!("invalid value {value}: must be less than or equal to {max}"),
         );
     }
+    if let Value::String(text) = value {
+        let length = text.chars().count() as u64;
+        if let Some(min) = s.get("minLength").and_then(Value::as_u64)
+            && length < min
+        {
+            let need = if min == 1 {
+                "must not be empty".to_string()
+            } else {
+                format!("must be at least {min} characters")
+            };
+            fail(path, format!("{value} is too short: {need}"));
+        }
+        if let Some(max) = s.get("maxLength").and_then(Value::as_u64)
+            && length > max
+        {
+            fail(
+                path,
+                format!("is too long: must be at most {max} characters"),
+            );
+        }
+    }
     match value {
         Value::Object(map) => {
             if let Some(max) = s.get("maxProperties").and_then(Value::as_u64)

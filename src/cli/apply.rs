@@ -22,6 +22,7 @@ use crate::cluster::{Applier, ApplyMode, ClusterError, ObjectRef, Resolver, conn
 use crate::controller::{GraphOutcome, Reconciler};
 use crate::error::Error;
 use crate::manifest::Object;
+use crate::render::adapter::keep_live_replicas;
 use crate::render::{RenderOptions, order};
 
 /// `--dry-run` modes, as kubectl's.
@@ -107,6 +108,15 @@ pub async fn run(args: ApplyArgs) -> Result<ExitCode, Error> {
         resolver,
         default_namespace: default_ns,
     };
+    // Replicas an adapter owns are left as they are (the adapter controller and the planner
+    // write them); the file's replicas only seed a new graph or service.
+    for doc in docs
+        .iter_mut()
+        .filter(|d| d["kind"] == "DynamoGraphDeployment")
+    {
+        let live = applier.get(&ObjectRef::of(doc)).await?;
+        keep_live_replicas(doc, live.as_ref());
+    }
     let graphs: Vec<ObjectRef> = docs
         .iter()
         .filter(|d| d["kind"] == "DynamoGraphDeployment")
@@ -218,27 +228,38 @@ pub async fn run(args: ApplyArgs) -> Result<ExitCode, Error> {
     }
     if args.reconcile {
         for g in &graphs {
-            reconcile_once(reconcilers.of(g), g).await?;
+            // Applied as far as it can be; the status says the same (docs/multinode.md).
+            if let GraphOutcome::Blocked(m) = reconcile_once(reconcilers.of(g), g).await? {
+                eprintln!("warning: {g}: {m}");
+            }
         }
     }
     if args.wait && !graphs.is_empty() {
-        return wait_ready(&mut reconcilers, &graphs, args.reconcile, args.timeout).await;
+        return wait_ready(
+            &mut reconcilers,
+            &graphs,
+            args.reconcile,
+            None,
+            args.timeout,
+        )
+        .await;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// The reconcile of `apply --reconcile`: each graph renders with the configuration of the
 /// operator that manages its namespace (or `--operator-config`), as that operator would.
-struct Reconcilers {
-    options: BTreeMap<String, RenderOptions>,
+pub(super) struct Reconcilers {
+    /// Render settings by namespace.
+    pub(super) options: BTreeMap<String, RenderOptions>,
     /// Reads objects, and reconciles with the options of the graph at hand.
-    any: Reconciler,
+    pub(super) any: Reconciler,
 }
 
 impl Reconcilers {
     /// The render settings of each graph namespace, read before anything is written: a
     /// broken configuration must stop the apply, not interrupt it half-way.
-    async fn options(
+    pub(super) async fn options(
         applier: &Applier,
         graphs: &[ObjectRef],
         config: &OperatorConfigArgs,
@@ -256,7 +277,7 @@ impl Reconcilers {
     }
 
     /// The reconciler, set up for `g`.
-    fn of(&mut self, g: &ObjectRef) -> &Reconciler {
+    pub(super) fn of(&mut self, g: &ObjectRef) -> &Reconciler {
         let ns = namespace_of(&self.any.applier, g);
         self.any.render = self.options.get(&ns).cloned().unwrap_or_default();
         &self.any
@@ -270,21 +291,22 @@ fn namespace_of(applier: &Applier, g: &ObjectRef) -> String {
 }
 
 /// Namespaces of `graphs` that no live operator manages.
-async fn unmanaged_namespaces(
+pub(super) async fn unmanaged_namespaces(
     reconciler: &Reconciler,
     graphs: &[ObjectRef],
 ) -> Result<Vec<String>, Error> {
     let client = reconciler.applier.resolver.client();
-    let operators = Operators::load(client, reconciler.applier.resolver.server()).await?;
-    let now = now().0;
-    let mut out: Vec<String> = graphs
+    let mut namespaces: Vec<String> = graphs
         .iter()
         .map(|g| namespace_of(&reconciler.applier, g))
-        .filter(|ns| operators.managed_by(ns, now) == "none")
         .collect();
-    out.sort();
-    out.dedup();
-    Ok(out)
+    namespaces.sort();
+    namespaces.dedup();
+    let operators =
+        Operators::load_within(client, reconciler.applier.resolver.server(), &namespaces).await?;
+    let now = now().0;
+    namespaces.retain(|ns| operators.managed_by(ns, now) == "none");
+    Ok(namespaces)
 }
 
 fn partial(applied: Vec<String>, not_applied: Vec<String>, error: ClusterError) -> Error {
@@ -365,7 +387,10 @@ async fn live_graph(
 
 /// One controller pass from the CLI: the graph, each of its components, then the graph's
 /// status again (it reads the components' status).
-async fn reconcile_once(reconciler: &Reconciler, g: &ObjectRef) -> Result<GraphOutcome, Error> {
+pub(super) async fn reconcile_once(
+    reconciler: &Reconciler,
+    g: &ObjectRef,
+) -> Result<GraphOutcome, Error> {
     let now = now();
     let dgd = live_graph(reconciler, g).await?;
     if let GraphOutcome::Invalid(m) = reconciler.reconcile_graph(&dgd, &now).await? {
@@ -391,11 +416,13 @@ async fn reconcile_once(reconciler: &Reconciler, g: &ObjectRef) -> Result<GraphO
     Ok(reconciler.reconcile_graph(&dgd, &now).await?)
 }
 
-/// Follows the graphs until each is Ready for its current generation, or the timeout.
-async fn wait_ready(
+/// Follows the graphs until each is Ready for its current generation (and, with `restart`,
+/// has completed the restart of that id), or the timeout.
+pub(super) async fn wait_ready(
     reconcilers: &mut Reconcilers,
     graphs: &[ObjectRef],
     reconcile: bool,
+    restart: Option<&str>,
     timeout: Duration,
 ) -> Result<ExitCode, Error> {
     let deadline = Instant::now() + timeout;
@@ -417,7 +444,9 @@ async fn wait_ready(
                         .flatten()
                         .any(|c| c.type_ == "Ready" && c.status == "True")
             });
-            if !ready {
+            if let Some(why) = restart.and_then(|id| restart_pending(&dgd, id)) {
+                waiting.push((g.to_string(), why));
+            } else if !ready {
                 waiting.push((g.to_string(), not_ready_reason(&dgd)));
             }
         }
@@ -437,6 +466,28 @@ async fn wait_ready(
             return Ok(ExitCode::from(1));
         }
         tokio::time::sleep(Duration::from_millis(500).min(deadline - Instant::now())).await;
+    }
+}
+
+/// Why the restart `id` of a graph is not finished yet, or `None` once it completed.
+fn restart_pending(dgd: &DynamoGraphDeployment, id: &str) -> Option<String> {
+    use crate::api::v1alpha1::RestartPhase;
+    let restart = dgd.status.as_ref().and_then(|s| s.restart.as_ref());
+    let Some(r) = restart.filter(|r| r.observed_id.as_deref() == Some(id)) else {
+        return Some(format!(
+            "restart {id} not picked up yet: is an operator running? (or use --reconcile)"
+        ));
+    };
+    match r.phase {
+        Some(RestartPhase::Completed) => None,
+        phase => Some(format!(
+            "restart {id}: {}{}",
+            phase.map_or("no phase".to_string(), |p| format!("{p:?}")),
+            r.in_progress
+                .as_ref()
+                .map(|l| format!(", restarting {}", l.join(", ")))
+                .unwrap_or_default()
+        )),
     }
 }
 

@@ -1,4 +1,11 @@
 //! kubectl's global connection flags, shared by every command that talks to a cluster.
+//!
+//! Each command that talks to a cluster flattens [`ClusterArgs`], so the flags work after the
+//! subcommand; [`GlobalArgs`] declares the same arguments (same ids) on the top-level command
+//! with `global = true`, so they also work before it, as kubectl's do
+//! (`dynamoctl -n team-a status`). clap does not copy a global argument into a subcommand
+//! that already has one of that id, but it does copy its *value*: a flag given before the
+//! subcommand lands in the subcommand's own `ClusterArgs`, and one given after it wins.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -35,6 +42,26 @@ impl ClusterArgs {
             user_agent: format!("dynamoctl/{} ({command})", env!("CARGO_PKG_VERSION")),
         }
     }
+}
+
+/// The connection flags on the top-level command (see the module docs). The values are read
+/// through each subcommand's [`ClusterArgs`], never from here; commands that do not talk to
+/// a cluster accept and ignore them, as kubectl's do, except that `-n` is the namespace of
+/// objects that name none for those that read manifests (`render`, `diff --old`).
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, value_name = "PATH", global = true)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long, global = true)]
+    pub context: Option<String>,
+    /// Namespace of objects that name none (default: the context's namespace).
+    #[arg(short = 'n', long, global = true)]
+    pub namespace: Option<String>,
+    /// How long to wait for a single API request, e.g. 30s or 1m (0: no limit).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, global = true)]
+    pub request_timeout: Option<Duration>,
 }
 
 /// Parses `90`, `30s`, `5m`, `1h` (kubectl's `--request-timeout` forms).

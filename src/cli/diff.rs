@@ -21,6 +21,7 @@ use crate::cluster::{
 use crate::diff::{Change, Op, Plan, change};
 use crate::error::Error;
 use crate::manifest::Object;
+use crate::render::adapter::keep_live_replicas;
 use crate::render::{self, RenderOptions, order};
 
 /// Output of `diff`.
@@ -137,27 +138,41 @@ async fn cluster_plan(args: &DiffArgs, files: &[PathBuf]) -> Result<Plan, Error>
     let mut desired: Vec<Desired> = Vec::new();
     let mut graphs: Vec<DynamoGraphDeployment> = Vec::new();
     for object in &objects {
+        let mut value = object.to_value();
+        let live_graph = match object {
+            Object::Graph(_) => applier.get(&ObjectRef::of(&value)).await?,
+            _ => None,
+        };
+        // As `apply` does: adapter-owned replicas stay as they are, so they are no drift.
+        keep_live_replicas(&mut value, live_graph.as_ref());
         desired.push(Desired {
-            object: object.to_value(),
+            object: value.clone(),
             mode: cli.clone(),
         });
         let components: Vec<DynamoComponentDeployment> = match object {
-            Object::Graph(dgd) => {
+            Object::Graph(_) => {
+                let mut dgd: DynamoGraphDeployment =
+                    serde_json::from_value(value).expect("a rendered graph deserialises");
                 // Children carry the live graph's uid in their ownerReferences, as the
                 // operator would write them.
-                let mut dgd = (**dgd).clone();
-                if let Some(live) = applier.get(&ObjectRef::of(&object.to_value())).await? {
-                    dgd.metadata.uid = live
-                        .pointer("/metadata/uid")
-                        .and_then(Value::as_str)
-                        .map(str::to_string);
-                }
                 let ns = applier
                     .effective_ref(&object.to_value())
                     .namespace
                     .unwrap_or_default();
-                let children = render::graph(&dgd, &settings.for_namespace(&ns).await?)
-                    .map_err(render_error)?;
+                let options = settings.for_namespace(&ns).await?;
+                if let Some(live) = &live_graph {
+                    dgd.metadata.uid = live
+                        .pointer("/metadata/uid")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    // The restart state is the live graph's: its status decides which
+                    // services keep or get a restart stamp, as the operator's next pass would.
+                    dgd.status = live
+                        .get("status")
+                        .and_then(|s| serde_json::from_value(s.clone()).ok());
+                    dgd.metadata.namespace.get_or_insert_with(|| ns.clone());
+                }
+                let children = restart_stamped(&applier, &dgd, &options).await?;
                 for o in children.objects {
                     desired.push(Desired {
                         object: with_applied_hash(&o),
@@ -210,6 +225,30 @@ async fn cluster_plan(args: &DiffArgs, files: &[PathBuf]) -> Result<Plan, Error>
     Ok(Plan { changes })
 }
 
+/// A graph's children with the restart stamps the operator keeps or sets next
+/// (`status::restart`), so a diff does not show them as removed.
+async fn restart_stamped(
+    applier: &Applier,
+    dgd: &DynamoGraphDeployment,
+    options: &RenderOptions,
+) -> Result<render::GraphChildren, Error> {
+    let children = render::graph(dgd, options).map_err(render_error)?;
+    if dgd.metadata.uid.is_none() {
+        return Ok(children);
+    }
+    let pcs = children
+        .objects
+        .iter()
+        .find(|o| o["kind"] == "PodCliqueSet");
+    let live = crate::controller::restart::live_restart(applier, dgd, pcs).await?;
+    let next = crate::status::restart::next_status(dgd, &live);
+    let stamps = crate::status::restart::stamps(dgd, next.as_ref(), &live);
+    if stamps.is_empty() {
+        return Ok(children);
+    }
+    render::graph(&render::restart::stamped(dgd, &stamps), options).map_err(render_error)
+}
+
 /// A render error found after the inputs rendered once (with the live uid): no position.
 fn render_error(e: render::RenderError) -> Error {
     Error::Input(vec![crate::manifest::Problem {
@@ -260,6 +299,7 @@ async fn stale_children(
         ("apps/v1", "Deployment"),
         ("v1", "Service"),
         ("networking.k8s.io/v1", "Ingress"),
+        (crate::render::VIRTUAL_SERVICE_API_VERSION, "VirtualService"),
     ] {
         let probe = ObjectRef {
             api_version: api_version.into(),

@@ -25,7 +25,11 @@ pub struct GenerateArgs {
 pub fn files() -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let worker_metadata = crate::api::worker_metadata::crd();
-    for crd in crate::api::crd::all().into_iter().chain([worker_metadata]) {
+    let adapters = crate::api::scaling_adapter::crd();
+    for crd in crate::api::crd::all()
+        .into_iter()
+        .chain([worker_metadata, adapters])
+    {
         let file = format!("{}_{}.yaml", crd.spec.group, crd.spec.names.plural);
         // The Helm charts carry the same CRDs: dynamo-crds as templates, the platform in crds/.
         for dir in ["crds", "charts/crds/templates", "charts/platform/crds"] {

@@ -255,6 +255,14 @@ pub async fn run_install(args: InstallArgs) -> Result<ExitCode, Error> {
         .cloned()
         .collect();
     docs.retain(|d| d["kind"] != "CustomResourceDefinition");
+    // The replica policy and its binding are cluster-scoped like the CRDs, and installed
+    // (or skipped with --skip-crds) with them.
+    let policies: Vec<Value> = docs
+        .iter()
+        .filter(|d| d["apiVersion"] == crate::install::policy::API_VERSION)
+        .cloned()
+        .collect();
+    docs.retain(|d| d["apiVersion"] != crate::install::policy::API_VERSION);
 
     let mut cluster = args.cluster.clone();
     cluster.namespace = Some(opts.namespace.clone());
@@ -341,12 +349,31 @@ pub async fn run_install(args: InstallArgs) -> Result<ExitCode, Error> {
                 .await
                 .map_err(|e| partial(&written, &done, &docs, e))?;
         }
+        for doc in &policies {
+            let live = applier
+                .get(&ObjectRef::of(doc))
+                .await
+                .map_err(|e| partial(&written, &done, &docs, e))?;
+            let outcome = ensure(&applier, doc, live.as_ref(), &mode)
+                .await
+                .map_err(|e| partial(&written, &done, &docs, e))?;
+            if !matches!(outcome, Outcome::Unchanged) {
+                written.push(ObjectRef::of(doc).to_string());
+            }
+            report(doc, &outcome);
+        }
+    } else {
+        eprintln!(
+            "note: --skip-crds also skips the replica policy ({}): until a cluster admin installs it \
+             (`dynamoctl install` without --skip-crds), replicas of services with a scaling adapter are not protected",
+            crate::install::policy::POLICY_NAME
+        );
     }
 
     if opts.namespace_scoped && ns_known && live_ns.is_none() {
         // Like `helm install --create-namespace`: a plain namespace, not labelled as ours, so
         // uninstall keeps it. (A namespace-scoped install otherwise writes nothing
-        // cluster-scoped besides the CRDs.)
+        // cluster-scoped besides the CRDs and the replica policy.)
         let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": opts.namespace}});
         applier
             .apply(&ns, &mode)
@@ -688,7 +715,19 @@ pub async fn run_uninstall(args: UninstallArgs) -> Result<ExitCode, Error> {
                 .any(|s| s["namespace"] == namespace.as_str() && s["name"] == SERVICE_ACCOUNT_NAME)
         })
     });
+    let policy = |kind: &str, name: &str| ObjectRef {
+        api_version: crate::install::policy::API_VERSION.into(),
+        kind: kind.into(),
+        namespace: None,
+        name: name.into(),
+    };
+    let scoped_policy = crate::install::policy::name(Some(&namespace));
+    order.push(policy("ValidatingAdmissionPolicyBinding", &scoped_policy));
+    order.push(policy("ValidatingAdmissionPolicy", &scoped_policy));
     if binds_us {
+        let cluster_policy = crate::install::policy::name(None);
+        order.push(policy("ValidatingAdmissionPolicyBinding", &cluster_policy));
+        order.push(policy("ValidatingAdmissionPolicy", &cluster_policy));
         order.push(crb);
         order.push(rbac("ClusterRole", None));
         for kind in ["ClusterRoleBinding", "ClusterRole"] {

@@ -15,6 +15,7 @@ mod operator_config;
 mod output;
 mod progress;
 mod render;
+mod restart;
 mod run;
 mod status;
 
@@ -29,6 +30,9 @@ use crate::error::Error;
 #[derive(Debug, Parser)]
 #[command(name = "dynamoctl", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
+    /// kubectl's global connection flags, accepted before the subcommand too.
+    #[command(flatten)]
+    pub global: cluster_args::GlobalArgs,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -45,6 +49,8 @@ pub enum Command {
     Convert(convert::ConvertArgs),
     /// Server-side apply graphs and other objects, in dependency order.
     Apply(apply::ApplyArgs),
+    /// Restart a graph's pods (a fresh `spec.restart.id`), one service at a time or all at once.
+    Restart(restart::RestartArgs),
     /// Show graphs and their health; with a name, one graph in detail.
     Status(status::StatusArgs),
     /// List namespace-scope markers and leader-election Leases: who holds them, until when.
@@ -72,6 +78,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Apply(args) => apply::run(args).await,
         Command::Diff(args) => diff::run(args).await,
         Command::Convert(args) => convert::run(args),
+        Command::Restart(args) => restart::run(args).await,
         Command::Status(args) => status::run(args).await,
         Command::Leases(args) => leases::run(args).await,
         Command::Install(args) => install::run_install(args).await,

@@ -88,16 +88,45 @@ impl ClusterRenderOptions {
         if let Some(file) = &self.file {
             return Ok(file.render_options_with(&detected));
         }
-        if self.operators.is_none() {
-            self.operators = Some(Operators::load(&self.client, &self.server).await?);
+        // A partial view (no right to list Leases cluster-wide) covers only the namespaces
+        // it was loaded for.
+        let covered = self.operators.as_ref().is_some_and(|o| {
+            o.only
+                .as_ref()
+                .is_none_or(|only| only.iter().any(|n| n == namespace))
+        });
+        if !covered {
+            self.operators = Some(
+                Operators::load_within(&self.client, &self.server, &[namespace.to_string()])
+                    .await?,
+            );
         }
         let operators = self.operators.as_ref().expect("loaded above");
         let found =
             installed_config(&self.client, &self.server, operators, namespace, now().0).await?;
         let options = match found {
             InstalledConfig::NoOperator => OperatorConfiguration::default(),
+            InstalledConfig::Unknown => {
+                eprintln!(
+                    "warning: the operator managing namespace {namespace} cannot be found \
+                     (Leases cannot be listed cluster-wide with these credentials); rendering \
+                     with the defaults (pass --operator-config FILE to choose)"
+                );
+                OperatorConfiguration::default()
+            }
             InstalledConfig::Found { source, text } => {
-                config::parse(&format!("ConfigMap {source}"), &text).map_err(Error::Input)?
+                let mut c =
+                    config::parse(&format!("ConfigMap {source}"), &text).map_err(Error::Input)?;
+                // The operator copies the MPI SSH secret from its own namespace by default.
+                if c.mpi
+                    .ssh_secret_namespace
+                    .as_deref()
+                    .is_none_or(str::is_empty)
+                {
+                    c.mpi.ssh_secret_namespace =
+                        source.split_once('/').map(|(ns, _)| ns.to_string());
+                }
+                c
             }
             InstalledConfig::Unreadable { source, reason } => {
                 eprintln!(

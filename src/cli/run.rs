@@ -140,6 +140,26 @@ fn parse_addr(text: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("invalid address {text:?}: use :PORT or HOST:PORT"))
 }
 
+/// The operator's render settings: the configuration's, with the MPI SSH secret copied from
+/// the operator's own namespace (the restricted one, else `$POD_NAMESPACE`) when
+/// `mpi.sshSecretNamespace` names none, as upstream's chart sets it.
+fn operator_render_options(
+    file: &OperatorConfiguration,
+    detected: &crate::config::DetectedApis,
+    restricted_namespace: Option<&str>,
+) -> crate::render::RenderOptions {
+    let mut render = file.render_options_with(detected);
+    let o = &mut render.orchestrators;
+    if o.mpi_ssh_secret_namespace.is_none() {
+        o.mpi_ssh_secret_namespace = restricted_namespace.map(str::to_string).or_else(|| {
+            std::env::var("POD_NAMESPACE")
+                .ok()
+                .filter(|n| !n.is_empty())
+        });
+    }
+    render
+}
+
 /// Runs the subcommand.
 pub async fn run(cmd: RunCommand) -> Result<ExitCode, Error> {
     let RunCommand::Controller(args) = cmd;
@@ -218,7 +238,7 @@ pub async fn run(cmd: RunCommand) -> Result<ExitCode, Error> {
                 .or_else(|| config_addr(&metrics.bind_address, metrics.port, 8080))
                 .unwrap_or_else(|| parse_addr(":8080").expect("valid")),
             resync: args.resync,
-            render: file.render_options_with(&detected),
+            render: operator_render_options(&file, &detected, restricted_namespace.as_deref()),
         },
         operator_version: args.operator_version.clone(),
         lease_duration,

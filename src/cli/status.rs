@@ -110,7 +110,8 @@ async fn render(
             StatusFormat::Json => Ok(serde_json::to_string_pretty(&dgd).expect("JSON") + "\n"),
             StatusFormat::Yaml => crate::yaml::to_string(&dgd).map_err(Error::Io),
             StatusFormat::Table | StatusFormat::Wide => {
-                let operators = Operators::load(client, server).await?;
+                let operators =
+                    Operators::load_within(client, server, &[namespace.to_string()]).await?;
                 let events = recent_events(client, namespace, &dgd, &components)
                     .await
                     .map_err(err("list Events"))?;
@@ -153,7 +154,12 @@ async fn render(
                 };
                 return Ok(format!("No DynamoGraphDeployments found in {scope}.\n"));
             }
-            let operators = Operators::load(client, server).await?;
+            let mut namespaces: Vec<String> = list
+                .iter()
+                .map(|g| g.namespace().unwrap_or_default())
+                .collect();
+            namespaces.dedup();
+            let operators = Operators::load_within(client, server, &namespaces).await?;
             let rows: Vec<status::GraphRow> = list
                 .iter()
                 .map(|g| {
@@ -208,6 +214,19 @@ fn detail(
         out.push_str(&format!(
             "  {}={} ({}): {}\n",
             c.type_, c.status, c.reason, c.message
+        ));
+    }
+    if let Some(r) = dgd.status.as_ref().and_then(|s| s.restart.as_ref()) {
+        // Only graphs that were ever asked to restart show the section.
+        out.push_str(&format!(
+            "\nRestart:     {} {}{}\n",
+            r.observed_id.as_deref().unwrap_or("<none>"),
+            r.phase
+                .map_or("<no phase>".to_string(), |p| format!("{p:?}")),
+            r.in_progress
+                .as_ref()
+                .map(|l| format!(" (in progress: {})", l.join(", ")))
+                .unwrap_or_default()
         ));
     }
     out.push_str("\nEvents:\n");

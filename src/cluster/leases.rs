@@ -84,15 +84,50 @@ pub struct Operators {
     pub markers: Vec<LeaseInfo>,
     /// Leader-election Leases.
     pub leaders: Vec<LeaseInfo>,
+    /// The namespaces this view is limited to, when Leases could not be listed cluster-wide;
+    /// `None`: the whole cluster was seen.
+    pub only: Option<Vec<String>>,
 }
 
 impl Operators {
-    /// Reads both kinds of Lease.
+    /// Reads both kinds of Lease across the cluster.
     pub async fn load(client: &Client, server: &str) -> Result<Operators, ClusterError> {
         Ok(Operators {
             markers: leases_named(client, server, NAMESPACE_SCOPE_LEASE).await?,
             leaders: leases_named(client, server, LEADER_ELECTION_LEASE).await?,
+            only: None,
         })
+    }
+
+    /// Like [`Operators::load`], but a user who may not list Leases cluster-wide (a tenant
+    /// whose rights end at their namespace) gets the Leases in `namespaces` instead, and a
+    /// view that knows it is partial.
+    pub async fn load_within(
+        client: &Client,
+        server: &str,
+        namespaces: &[String],
+    ) -> Result<Operators, ClusterError> {
+        match Operators::load(client, server).await {
+            Err(ClusterError::Rejected { code: 403, .. }) => {}
+            other => return other,
+        }
+        let mut view = Operators {
+            only: Some(namespaces.to_vec()),
+            ..Operators::default()
+        };
+        for ns in namespaces {
+            let api: Api<Lease> = Api::namespaced(client.clone(), ns);
+            for (name, into) in [
+                (NAMESPACE_SCOPE_LEASE, &mut view.markers),
+                (LEADER_ELECTION_LEASE, &mut view.leaders),
+            ] {
+                let lease = super::retry(|| api.get_opt(name)).await.map_err(|e| {
+                    ClusterError::from_kube(&format!("get Lease {ns}/{name}"), server, e)
+                })?;
+                into.extend(lease.as_ref().map(LeaseInfo::from_lease));
+            }
+        }
+        Ok(view)
     }
 
     /// The live marker of `namespace`, if a namespace-scoped operator holds one.
@@ -120,6 +155,9 @@ impl Operators {
         }
         if self.cluster_wide_live(now) {
             "cluster-wide operator".into()
+        } else if self.only.is_some() {
+            // A cluster-wide operator elsewhere cannot be seen without listing Leases.
+            "unknown (Leases cannot be listed cluster-wide)".into()
         } else {
             "none".into()
         }
@@ -186,6 +224,7 @@ mod tests {
                     15,
                 ),
             ],
+            only: None,
         };
         assert_eq!(
             ops.managed_by("team-b", now),
@@ -194,5 +233,30 @@ mod tests {
         assert_eq!(ops.managed_by("team-a", now), "cluster-wide operator");
         let later: Timestamp = "2026-01-01T00:01:00Z".parse().unwrap();
         assert_eq!(ops.managed_by("team-a", later), "none");
+    }
+
+    #[test]
+    fn a_partial_view_never_claims_nobody_manages_a_namespace() {
+        let now: Timestamp = "2026-01-01T00:00:10Z".parse().unwrap();
+        let marker = lease(
+            "team-b",
+            NAMESPACE_SCOPE_LEASE,
+            "namespace-restricted-operator-v2",
+            "2026-01-01T00:00:00Z",
+            30,
+        );
+        let ops = Operators {
+            markers: vec![marker],
+            leaders: vec![],
+            only: Some(vec!["team-a".into(), "team-b".into()]),
+        };
+        assert_eq!(
+            ops.managed_by("team-b", now),
+            "namespace-scoped operator v2"
+        );
+        assert_eq!(
+            ops.managed_by("team-a", now),
+            "unknown (Leases cannot be listed cluster-wide)"
+        );
     }
 }

@@ -15,6 +15,9 @@ use crate::config::{CONFIG_MAP_KEY, CONFIG_MAP_NAME, DetectedApis};
 pub enum InstalledConfig {
     /// No live operator manages the namespace.
     NoOperator,
+    /// Whether an operator manages the namespace cannot be told: the user may not list
+    /// Leases cluster-wide, and none in the namespace itself claims it.
+    Unknown,
     /// The operator's ConfigMap `namespace/name` holds this `config.yaml`.
     Found {
         /// `namespace/name` of the ConfigMap.
@@ -54,7 +57,11 @@ pub async fn installed_config(
     now: Timestamp,
 ) -> Result<InstalledConfig, ClusterError> {
     let Some(operator_ns) = operators.operator_namespace(namespace, now) else {
-        return Ok(InstalledConfig::NoOperator);
+        return Ok(if operators.only.is_some() {
+            InstalledConfig::Unknown
+        } else {
+            InstalledConfig::NoOperator
+        });
     };
     let source = format!("{operator_ns}/{CONFIG_MAP_NAME}");
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), &operator_ns);

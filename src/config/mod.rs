@@ -86,6 +86,7 @@ impl OperatorConfiguration {
             lws: o.lws.enabled.unwrap_or(detected.lws && detected.volcano),
             kai: o.kai_scheduler.enabled.unwrap_or(detected.kai),
             mpi_ssh_secret_name: non_empty(&self.mpi.ssh_secret_name),
+            mpi_ssh_secret_namespace: non_empty(&self.mpi.ssh_secret_namespace),
         };
         RenderOptions {
             orchestrators,
@@ -97,6 +98,7 @@ impl OperatorConfiguration {
             ingress_class_name: non_empty(&self.ingress.controller_class_name),
             ingress_tls_secret_name: non_empty(&self.ingress.controller_tls_secret_name),
             ingress_host_suffix: non_empty(&self.ingress.host_suffix),
+            virtual_service_gateway: non_empty(&self.ingress.virtual_service_gateway),
         }
     }
 

@@ -251,7 +251,9 @@ pub struct Infrastructure {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Ingress {
-    /// Istio gateway of a default VirtualService (not rendered by dynamoctl yet).
+    /// Istio gateway (`namespace/name`) of VirtualServices: setting it gives frontends without
+    /// an ingress a default VirtualService, and serves ingresses with `useVirtualService` and
+    /// no gateway of their own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub virtual_service_gateway: Option<String>,
     /// IngressClass of the default Ingress; setting it turns the default Ingress on.

@@ -2,6 +2,7 @@
 //! objects, prune what is no longer rendered, report status) and a component (render, apply
 //! its workload, report status). The CLI's `apply --reconcile` runs these same functions.
 
+mod adapter;
 pub mod conversion;
 pub mod exclusion;
 pub mod leader;
@@ -9,8 +10,11 @@ pub mod marker;
 pub mod metrics;
 mod multinode;
 pub mod operator;
+pub mod prerequisites;
 mod reconcile;
+pub mod restart;
 pub mod run;
 pub mod server;
+pub mod takeover;
 
 pub use reconcile::{GraphOutcome, Reconciler};

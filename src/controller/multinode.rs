@@ -5,8 +5,8 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
-use kube::api::ListParams;
-use serde_json::Value;
+use kube::api::{ListParams, Patch, PatchParams};
+use serde_json::{Value, json};
 
 use super::reconcile::Reconciler;
 use crate::api::consts::*;
@@ -109,6 +109,46 @@ impl Reconciler {
         ))
     }
 
+    /// Sets each service's replicas on the PodClique (single-node) or PodCliqueScalingGroup
+    /// (multinode) `<graph>-0-<service>` Grove made for it, through its scale subresource, as
+    /// upstream does: Grove takes a clique's replicas from the PodCliqueSet template only when
+    /// it creates the clique. Services without `replicas` are left to whoever scales them (an
+    /// autoscaler); children Grove has not made yet are scaled by a later pass.
+    pub(super) async fn scale_grove(
+        &self,
+        dgd: &DynamoGraphDeployment,
+    ) -> Result<Vec<String>, ClusterError> {
+        let ns = dgd.namespace().unwrap_or_default();
+        let mut scaled = Vec::new();
+        for (key, spec) in dgd.spec.services.iter().flatten() {
+            let Some(want) = spec.replicas else {
+                continue;
+            };
+            let r = grove_child(&ns, &dgd.name_any(), key, node_count(spec) > 1);
+            let Ok((api, _)) = self.applier.resolver.api(&r, &ns) else {
+                continue;
+            };
+            let current = match retry(|| api.get_scale(&r.name)).await {
+                Ok(s) => s.spec.and_then(|s| s.replicas).unwrap_or(0),
+                Err(kube::Error::Api(s)) if s.code == 404 => continue,
+                Err(e) => return Err(self.err(&format!("{r} scale"), e)),
+            };
+            if current == want {
+                continue;
+            }
+            let (patch, params) = (
+                Patch::Merge(json!({ "spec": { "replicas": want } })),
+                PatchParams::default(),
+            );
+            self.wrote(1);
+            retry(|| api.patch_scale(&r.name, &params, &patch))
+                .await
+                .map_err(|e| self.err(&format!("{r} scale"), e))?;
+            scaled.push(format!("scaled {r} from {current} to {want}"));
+        }
+        Ok(scaled)
+    }
+
     /// The status of a graph run by Grove: its PodCliqueSet and, per service, the PodClique
     /// or PodCliqueScalingGroup Grove made for it.
     pub(super) async fn grove_status(
@@ -122,19 +162,9 @@ impl Reconciler {
         let live_pcs = self.applier.get(&ObjectRef::of(pcs)).await?;
         let mut children = Vec::new();
         for (key, spec) in dgd.spec.services.iter().flatten() {
-            let kind = if node_count(spec) > 1 {
-                "PodCliqueScalingGroup"
-            } else {
-                "PodClique"
-            };
-            let r = ObjectRef {
-                api_version: grove::API_VERSION.into(),
-                kind: kind.into(),
-                namespace: Some(ns.clone()),
-                name: format!("{graph}-0-{}", key.to_lowercase()),
-            };
+            let r = grove_child(&ns, &graph, key, node_count(spec) > 1);
             if let Some(mut v) = self.applier.get(&r).await? {
-                v["kind"] = kind.into();
+                v["kind"] = r.kind.clone().into();
                 children.push(v);
             }
         }
@@ -144,6 +174,22 @@ impl Reconciler {
             &children,
             now,
         ))
+    }
+}
+
+/// The object Grove makes for a service of graph `graph` in its PodCliqueSet's first (only)
+/// replica: a PodCliqueScalingGroup for a multinode service, else a PodClique.
+fn grove_child(ns: &str, graph: &str, service: &str, multinode: bool) -> ObjectRef {
+    let kind = if multinode {
+        "PodCliqueScalingGroup"
+    } else {
+        "PodClique"
+    };
+    ObjectRef {
+        api_version: grove::API_VERSION.into(),
+        kind: kind.into(),
+        namespace: Some(ns.into()),
+        name: format!("{graph}-0-{}", service.to_lowercase()),
     }
 }
 

@@ -40,6 +40,9 @@ pub enum GraphOutcome {
     Pending(String),
     /// The spec cannot be rendered; retrying will not help until it changes.
     Invalid(String),
+    /// Something outside the spec the workloads need is missing (the MPI SSH secret, the Kai
+    /// queue); retrying helps once it appears.
+    Blocked(String),
 }
 
 impl Reconciler {
@@ -65,7 +68,7 @@ impl Reconciler {
         }
     }
 
-    fn client(&self) -> kube::Client {
+    pub(super) fn client(&self) -> kube::Client {
         self.applier.resolver.client().clone()
     }
 
@@ -74,11 +77,20 @@ impl Reconciler {
     }
 
     /// Applies `objects` that are not already up to date; returns what was written.
+    /// PersistentVolumeClaims are created once and never rewritten, as upstream creates them:
+    /// a claim's spec is immutable but for its size once bound, and resizing or relabelling a
+    /// volume holding data is left to its owner.
     async fn ensure_all(&self, objects: &[Value]) -> Result<Vec<String>, ClusterError> {
         let mut written = Vec::new();
         for obj in objects {
             let r = ObjectRef::of(obj);
             let live = self.applier.get(&r).await?;
+            if r.kind == "PersistentVolumeClaim" && live.is_some() {
+                continue;
+            }
+            if self.drop_upstream_hash(obj, live.as_ref()).await? {
+                written.push(format!("adopted {r} from upstream's operator"));
+            }
             if self
                 .applier
                 .ensure(obj, live.as_ref(), &self.mode())
@@ -97,7 +109,7 @@ impl Reconciler {
     }
 
     /// Publishes one Event about `about` listing `changes`, if there are any and a recorder.
-    async fn record(&self, about: &ObjectReference, reason: &str, changes: &[String]) {
+    pub(super) async fn record(&self, about: &ObjectReference, reason: &str, changes: &[String]) {
         let (Some(recorder), false) = (&self.events, changes.is_empty()) else {
             return;
         };
@@ -142,12 +154,54 @@ impl Reconciler {
             }
         };
         let grove = children.objects.iter().any(|o| o["kind"] == "PodCliqueSet");
+        // Restarts: the stamps the services carry are kept, and those a running restart has
+        // reached get its id (`status::restart`); render then carries them to pod templates.
+        let pcs = children
+            .objects
+            .iter()
+            .find(|o| o["kind"] == "PodCliqueSet");
+        let live = super::restart::live_restart(&self.applier, dgd, pcs).await?;
+        let restart = crate::status::restart::next_status(dgd, &live);
+        let stamps = crate::status::restart::stamps(dgd, restart.as_ref(), &live);
+        let children = if stamps.is_empty() {
+            children
+        } else {
+            let stamped = render::restart::stamped(dgd, &stamps);
+            render::graph(&stamped, &self.render).map_err(|e| ClusterError::Rejected {
+                object: format!("DynamoGraphDeployment {ns}/{name}"),
+                code: 422,
+                message: e.to_string(),
+            })?
+        };
         if let Some(message) = super::multinode::orchestrator_switch(dgd, grove) {
             let status = crate::status::validation_failed(dgd, &message, now);
             self.write_graph_status(dgd, &status).await?;
             return Ok(GraphOutcome::Invalid(message));
         }
-        let mut changes = self.ensure_all(&children.objects).await?;
+        // Claims the graph uses but does not create must exist first (upstream fails the
+        // graph the same way; otherwise its pods wait Pending with no word why).
+        let missing = self.missing_claims(dgd).await?;
+        if !missing.is_empty() {
+            let status = crate::status::claims_missing(dgd, &missing, now);
+            self.write_graph_status(dgd, &status).await?;
+            // Claims are not watched: a blocked graph is looked at again soon.
+            return Ok(GraphOutcome::Blocked(ready_message(&status.conditions)));
+        }
+        if let Some(missing) = self.missing_kai_queue(&children.objects).await? {
+            return self.graph_blocked(dgd, missing, now).await;
+        }
+        let owner = super::prerequisites::owner_ref(dgd);
+        let mut changes = match self
+            .ensure_mpi_secret(&ns, owner, &children.objects)
+            .await?
+        {
+            Ok(written) => written,
+            Err(missing) => return self.graph_blocked(dgd, missing, now).await,
+        };
+        changes.extend(self.ensure_all(&children.objects).await?);
+        if grove {
+            changes.extend(self.scale_grove(dgd).await?);
+        }
         let components: Vec<Value> = children
             .components
             .iter()
@@ -180,11 +234,49 @@ impl Reconciler {
                 crate::status::graph_status(dgd, &live.items, now)
             }
         };
+        let status = crate::api::DynamoGraphDeploymentStatus { restart, ..status };
         self.write_graph_status(dgd, &status).await?;
         Ok(match status.state.as_deref() {
             Some("successful") => GraphOutcome::Ready,
             _ => GraphOutcome::Pending(ready_message(&status.conditions)),
         })
+    }
+
+    /// The `spec.pvcs[]` entries the graph does not create whose claim does not exist, with
+    /// their index.
+    async fn missing_claims(
+        &self,
+        dgd: &DynamoGraphDeployment,
+    ) -> Result<Vec<(usize, String)>, ClusterError> {
+        let ns = dgd.namespace().unwrap_or_else(|| "default".to_string());
+        let mut missing = Vec::new();
+        for (i, pvc) in dgd.spec.pvcs.iter().flatten().enumerate() {
+            if pvc.create == Some(true) {
+                continue;
+            }
+            let r = ObjectRef {
+                api_version: "v1".into(),
+                kind: "PersistentVolumeClaim".into(),
+                namespace: Some(ns.clone()),
+                name: pvc.name.clone(),
+            };
+            if self.applier.get(&r).await?.is_none() {
+                missing.push((i, pvc.name.clone()));
+            }
+        }
+        Ok(missing)
+    }
+
+    /// Writes the status of a graph whose workloads wait for `missing`.
+    async fn graph_blocked(
+        &self,
+        dgd: &DynamoGraphDeployment,
+        missing: super::prerequisites::Missing,
+        now: &Time,
+    ) -> Result<GraphOutcome, ClusterError> {
+        let status = crate::status::graph_blocked(dgd, missing.reason, &missing.message, now);
+        self.write_graph_status(dgd, &status).await?;
+        Ok(GraphOutcome::Blocked(missing.message))
     }
 
     /// Deletes components and RBAC this graph controls that are no longer rendered.
@@ -217,6 +309,7 @@ impl Reconciler {
             (render::orchestrator::grove::API_VERSION, "PodCliqueSet"),
             ("v1", "Service"),
             ("networking.k8s.io/v1", "Ingress"),
+            (render::VIRTUAL_SERVICE_API_VERSION, "VirtualService"),
             ("v1", "ServiceAccount"),
             ("rbac.authorization.k8s.io/v1", "Role"),
             ("rbac.authorization.k8s.io/v1", "RoleBinding"),
@@ -277,7 +370,7 @@ impl Reconciler {
         Ok(())
     }
 
-    /// One pass over a component: workload objects applied, an Ingress that is no longer
+    /// One pass over a component: workload objects applied, an Ingress or VirtualService that is no longer
     /// rendered deleted, status written if it changed. Returns whether it is available.
     pub async fn reconcile_component(
         &self,
@@ -296,6 +389,9 @@ impl Reconciler {
         let objects = match rendered {
             Ok(o) => o,
             Err(message) => {
+                // Upstream's controller-side validation: `Valid=False` says why.
+                let status = crate::status::component_invalid(dcd, &message, now);
+                self.write_component_status(dcd, &status).await?;
                 return Err(ClusterError::Rejected {
                     object: format!("DynamoComponentDeployment {ns}/{name}"),
                     code: 422,
@@ -303,15 +399,34 @@ impl Reconciler {
                 });
             }
         };
-        let mut changes = self.ensure_all(&objects).await?;
+        let owner = super::prerequisites::owner_ref(dcd);
+        let mut changes = match self.ensure_mpi_secret(&ns, owner, &objects).await? {
+            Ok(written) => written,
+            Err(missing) => {
+                let status =
+                    crate::status::component_blocked(dcd, missing.reason, &missing.message, now);
+                self.write_component_status(dcd, &status).await?;
+                return Ok(false);
+            }
+        };
+        changes.extend(self.ensure_all(&objects).await?);
+        changes.extend(
+            self.remove_upstream_services(&name, &ns, dcd.uid().as_deref())
+                .await?,
+        );
         let groups = super::multinode::runs_groups(dcd);
         if groups {
             changes.extend(self.prune_groups(dcd, &objects).await?);
         }
-        if !objects.iter().any(|o| o["kind"] == "Ingress") {
+        // An Ingress or VirtualService the component no longer renders is deleted (a kind
+        // the cluster does not serve reads as absent).
+        for (api_version, kind) in EXPOSURE_KINDS {
+            if objects.iter().any(|o| o["kind"] == kind) {
+                continue;
+            }
             let r = ObjectRef {
-                api_version: "networking.k8s.io/v1".into(),
-                kind: "Ingress".into(),
+                api_version: api_version.into(),
+                kind: kind.into(),
                 namespace: Some(ns.clone()),
                 name: name.clone(),
             };
@@ -342,26 +457,46 @@ impl Reconciler {
                 .map_err(|e| self.err(&format!("Deployment {ns}/{name}"), e))?;
             crate::status::component_status(dcd, deployment.as_ref(), dcd.status.as_ref(), now)
         };
+        let status =
+            crate::status::with_component_conditions(status, dcd, dcd.status.as_ref(), now);
         let available = status
             .conditions
             .iter()
             .flatten()
             .any(|c| c.type_ == "Available" && c.status == "True");
-        if dcd.status.as_ref() != Some(&status) {
-            let api: Api<DynamoComponentDeployment> = Api::namespaced(self.client(), &ns);
-            let body = json!({ "apiVersion": API_VERSION, "kind": "DynamoComponentDeployment", "status": status });
-            let (params, patch) = (
-                PatchParams::apply(FIELD_MANAGER_STATUS).force(),
-                Patch::Apply(&body),
-            );
-            self.wrote(1);
-            retry(|| api.patch_status(&name, &params, &patch))
-                .await
-                .map_err(|e| self.err(&format!("DynamoComponentDeployment {ns}/{name}"), e))?;
-        }
+        self.write_component_status(dcd, &status).await?;
         Ok(available)
     }
+
+    /// Writes a component's status unless it already says that.
+    async fn write_component_status(
+        &self,
+        dcd: &DynamoComponentDeployment,
+        status: &crate::api::DynamoComponentDeploymentStatus,
+    ) -> Result<(), ClusterError> {
+        if dcd.status.as_ref() == Some(status) {
+            return Ok(());
+        }
+        let (ns, name) = (dcd.namespace().unwrap_or_default(), dcd.name_any());
+        let api: Api<DynamoComponentDeployment> = Api::namespaced(self.client(), &ns);
+        let body = json!({ "apiVersion": API_VERSION, "kind": "DynamoComponentDeployment", "status": status });
+        let (params, patch) = (
+            PatchParams::apply(FIELD_MANAGER_STATUS).force(),
+            Patch::Apply(&body),
+        );
+        self.wrote(1);
+        retry(|| api.patch_status(&name, &params, &patch))
+            .await
+            .map_err(|e| self.err(&format!("DynamoComponentDeployment {ns}/{name}"), e))?;
+        Ok(())
+    }
 }
+
+/// The kinds that expose a component outside the cluster, deleted when no longer rendered.
+const EXPOSURE_KINDS: [(&str, &str); 2] = [
+    ("networking.k8s.io/v1", "Ingress"),
+    (render::VIRTUAL_SERVICE_API_VERSION, "VirtualService"),
+];
 
 fn ready_message(
     conditions: &Option<Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>>,

@@ -25,6 +25,7 @@ use tokio::sync::watch;
 use super::metrics::{Kind, Metrics};
 use super::server::{Health, serve};
 use super::{GraphOutcome, Reconciler};
+use crate::api::scaling_adapter::DynamoGraphDeploymentScalingAdapter as Adapter;
 use crate::api::{DynamoComponentDeployment, DynamoGraphDeployment};
 use crate::cluster::{Applier, ClusterError, Resolver};
 use crate::render::RenderOptions;
@@ -81,6 +82,8 @@ struct Context {
     failures: Mutex<HashMap<String, u32>>,
     /// Whether this process may write to a namespace (hybrid exclusion, claims held).
     may_write: Box<dyn Fn(&str) -> bool + Send + Sync>,
+    /// The scaling adapters in scope; `None` when their CRD is not installed.
+    adapters: Option<Store<Adapter>>,
 }
 
 impl Context {
@@ -170,6 +173,12 @@ pub struct Hooks {
     pub may_write: Box<dyn Fn(&str) -> bool + Send + Sync>,
 }
 
+/// How long a graph pass waits for the first listing of scaling adapters.
+const ADAPTERS_LISTED: Duration = Duration::from_secs(10);
+/// How soon a graph waiting for a missing prerequisite (MPI secret, Kai queue) is looked at
+/// again.
+const BLOCKED_RETRY: Duration = Duration::from_secs(30);
+
 /// How long reconciles in flight may take to finish after a stop.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 
@@ -196,6 +205,35 @@ pub async fn run(
         .restricted_namespace
         .clone()
         .unwrap_or_else(|| "default".to_string());
+    // Adapters are watched only where their CRD is served: an older install without it keeps
+    // working, without adapters.
+    let adapter_probe = crate::cluster::ObjectRef {
+        api_version: crate::api::consts::API_VERSION.into(),
+        kind: "DynamoGraphDeploymentScalingAdapter".into(),
+        namespace: None,
+        name: String::new(),
+    };
+    let (adapter_store, adapter_stream) = if resolver.resolve(&adapter_probe).is_some() {
+        let api: Api<Adapter> = match &cfg.restricted_namespace {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        };
+        let (reader, writer) = reflector::store();
+        // Deletions too (`touched_objects`): a deleted adapter is recreated by its graph.
+        let stream = reflector(
+            writer,
+            watcher(api, watcher::Config::default().any_semantic())
+                .modify(|o| o.meta_mut().managed_fields = None)
+                .default_backoff(),
+        )
+        .touched_objects();
+        (Some(reader), Some(stream))
+    } else {
+        tracing::warn!(
+            "scaling adapters are off: the DynamoGraphDeploymentScalingAdapter CRD is not installed (run `dynamoctl apply crds/` or `dynamoctl install`)"
+        );
+        (None, None)
+    };
     let reporter = Reporter {
         controller: "dynamoctl-controller".into(),
         instance: Some(cfg.instance.clone()),
@@ -219,6 +257,7 @@ pub async fn run(
         resync: cfg.resync,
         failures: Mutex::default(),
         may_write,
+        adapters: adapter_store,
     });
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -278,11 +317,30 @@ pub async fn run(
         (api, ar)
     };
     let mut graph_controller = graph_controller.owns(component_meta, wc());
+    // An adapter's change (a new replica count, a deletion) is its graph's to act on.
+    if let Some(stream) = adapter_stream {
+        graph_controller = graph_controller.watches_stream(stream, |a: Adapter| {
+            let ns = a.namespace().unwrap_or_default();
+            Some(reflector::ObjectRef::new(&a.spec.dgd_ref.name).within(&ns))
+        });
+    }
     // The multinode kinds exist only where the configuration says their orchestrator is
     // installed; watching an unserved kind would fail forever.
     if orchestrators.grove {
         let (api, ar) = foreign("PodCliqueSet");
         graph_controller = graph_controller.owns_with(api, ar, wc());
+        // Grove's PodCliques and scaling groups carry the readiness the graph reports; they
+        // are owned by the PodCliqueSet, not the graph, so they map to it by name. Metadata
+        // is enough: every status change bumps the resourceVersion.
+        for kind in ["PodClique", "PodCliqueScalingGroup"] {
+            let ar = foreign_resource(kind);
+            let api: Meta<kube::api::DynamicObject> = match &cfg.restricted_namespace {
+                Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+                None => Api::all_with(client.clone(), &ar),
+            };
+            let trigger = watcher(api, wc()).touched_objects();
+            graph_controller = graph_controller.watches_stream_with(trigger, grove_graph_of, ar);
+        }
     }
     let graph_controller = graph_controller
         .reconcile_all_on(resume)
@@ -305,7 +363,15 @@ pub async fn run(
         .owns(services, wc())
         .owns(ingresses, wc());
     if orchestrators.lws {
-        let (api, ar) = foreign("LeaderWorkerSet");
+        for kind in ["LeaderWorkerSet", "PodGroup"] {
+            let (api, ar) = foreign(kind);
+            component_controller = component_controller.owns_with(api, ar, wc());
+        }
+    }
+    // As upstream: VirtualServices are watched only when the configuration names an Istio
+    // gateway, which says Istio is installed (watching an unserved kind fails forever).
+    if ctx.reconciler.render.virtual_service_gateway.is_some() {
+        let (api, ar) = foreign("VirtualService");
         component_controller = component_controller.owns_with(api, ar, wc());
     }
     let component_controller = component_controller
@@ -351,13 +417,25 @@ async fn reconcile_graph(
 ) -> Result<Action, ClusterError> {
     let ns = dgd.namespace().unwrap_or_default();
     tracing::debug!(graph = %key(dgd.as_ref()), may_write = (ctx.may_write)(&ns), "reconcile");
+    if (ctx.may_write)(&ns)
+        && ctx
+            .reconciler
+            .release_upstream_finalizer(dgd.as_ref())
+            .await?
+    {
+        // Taken over from upstream's operator; the next event brings the updated graph.
+        return Ok(Action::await_change());
+    }
     if !(ctx.may_write)(&ns) || dgd.meta().deletion_timestamp.is_some() {
         // Garbage collection removes the children of a deleted graph; an excluded namespace
         // belongs to its namespace-scoped operator until its marker expires.
         return Ok(Action::await_change());
     }
     let start = Instant::now();
-    let result = ctx.reconciler.reconcile_graph(&dgd, &now()).await;
+    let result = match sync_adapters(&dgd, &ctx).await {
+        Ok(dgd) => ctx.reconciler.reconcile_graph(&dgd, &now()).await,
+        Err(e) => Err(e),
+    };
     ctx.metrics
         .observe(Kind::Graph, start.elapsed(), result.is_err());
     if let Err(e) = &result {
@@ -383,11 +461,57 @@ async fn reconcile_graph(
             // Retrying cannot help until the spec changes.
             Ok(Action::await_change())
         }
+        GraphOutcome::Blocked(message) => {
+            publish(
+                &ctx,
+                dgd.as_ref(),
+                EventType::Warning,
+                "PrerequisiteMissing",
+                &message,
+            )
+            .await;
+            // Nothing announces the missing object's arrival (it is not watched): look again
+            // soon.
+            Ok(Action::requeue(ctx.resync.min(BLOCKED_RETRY)))
+        }
         _ => {
             ctx.succeeded(&key(dgd.as_ref()));
             Ok(Action::requeue(ctx.resync))
         }
     }
+}
+
+/// The adapter step of a graph's pass (`controller::adapter`); returns the graph with the
+/// adapters' replicas written back.
+async fn sync_adapters(
+    dgd: &DynamoGraphDeployment,
+    ctx: &Context,
+) -> Result<DynamoGraphDeployment, ClusterError> {
+    let Some(store) = &ctx.adapters else {
+        return Ok(dgd.clone());
+    };
+    // Before the first listing every adapter would look missing. A listing that never comes
+    // (no permission for adapters: an install whose RBAC predates them) must not hold every
+    // graph back: the pass goes on without its adapter step.
+    match tokio::time::timeout(ADAPTERS_LISTED, store.wait_until_ready()).await {
+        Ok(Ok(())) => {}
+        _ => {
+            tracing::warn!(graph = %key(dgd), "scaling adapters not listed yet (check the operator's RBAC for dynamographdeploymentscalingadapters); skipping them this pass");
+            return Ok(dgd.clone());
+        }
+    }
+    let (ns, name) = (dgd.namespace(), dgd.name_any());
+    let live: Vec<Adapter> = store
+        .state()
+        .iter()
+        .filter(|a| a.namespace() == ns && a.spec.dgd_ref.name == name)
+        .map(|a| (**a).clone())
+        .collect();
+    let (graph, changes) = ctx.reconciler.sync_adapters(dgd, &live, &now()).await?;
+    ctx.reconciler
+        .record(&dgd.object_ref(&()), "ScalingAdapters", &changes)
+        .await;
+    Ok(graph)
 }
 
 fn graph_error_policy(
@@ -405,6 +529,14 @@ async fn reconcile_component(
     ctx: Arc<Context>,
 ) -> Result<Action, ClusterError> {
     let ns = dcd.namespace().unwrap_or_default();
+    if (ctx.may_write)(&ns)
+        && ctx
+            .reconciler
+            .release_upstream_finalizer(dcd.as_ref())
+            .await?
+    {
+        return Ok(Action::await_change());
+    }
     if !(ctx.may_write)(&ns) || dcd.meta().deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
@@ -478,11 +610,38 @@ pub async fn serve_endpoints(
     Ok((h, m))
 }
 
-/// The API resource of a multinode kind the operator owns.
+/// The graph a Grove PodClique or PodCliqueScalingGroup belongs to: the PodCliqueSet that
+/// owns it (directly, or through a scaling group named `<graph>-0-<service>`) is named after
+/// the graph.
+fn grove_graph_of(
+    obj: PartialObjectMeta<kube::api::DynamicObject>,
+) -> Option<reflector::ObjectRef<DynamoGraphDeployment>> {
+    let ns = obj.namespace()?;
+    let graph = obj
+        .owner_references()
+        .iter()
+        .find(|r| r.kind == "PodCliqueSet")
+        .map(|r| r.name.clone())
+        .or_else(|| {
+            // A PodClique of a scaling group is owned by the group; Grove labels every
+            // object it makes with the PodCliqueSet's name.
+            obj.labels().get(crate::api::consts::LABEL_PART_OF).cloned()
+        })?;
+    Some(reflector::ObjectRef::new(&graph).within(&ns))
+}
+
+/// The API resource of a multinode kind the operator owns or watches.
 fn foreign_resource(kind: &str) -> kube::api::ApiResource {
     use crate::render::orchestrator::{grove, lws};
     let (api_version, plural) = match kind {
         "PodCliqueSet" => (grove::API_VERSION, "podcliquesets"),
+        "VirtualService" => (
+            crate::render::VIRTUAL_SERVICE_API_VERSION,
+            "virtualservices",
+        ),
+        "PodClique" => (grove::API_VERSION, "podcliques"),
+        "PodCliqueScalingGroup" => (grove::API_VERSION, "podcliquescalinggroups"),
+        "PodGroup" => (lws::PODGROUP_API_VERSION, "podgroups"),
         _ => (lws::LWS_API_VERSION, "leaderworkersets"),
     };
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));

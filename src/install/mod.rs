@@ -9,6 +9,7 @@ mod image;
 mod monitoring;
 mod objects;
 mod options;
+pub mod policy;
 mod rbac;
 
 pub use bundled::{ETCD_IMAGE, NATS_IMAGE};
@@ -24,7 +25,7 @@ pub use objects::{
     operator_args,
 };
 pub use options::{Bundled, InstallOptions, InvalidOptions, format_duration};
-pub use rbac::{conversion_rules, rules, scope_rules, webhook_secret_rules};
+pub use rbac::{cluster_rules, conversion_rules, rules, scope_rules, webhook_secret_rules};
 
 /// Names of the objects of a bundled `component` (`etcd`, `nats`) of install `instance`.
 pub fn bundled_names(instance: &str, component: &str) -> [String; 2] {

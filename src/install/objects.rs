@@ -9,7 +9,7 @@ use super::config::{
     WEBHOOK_SERVICE_NAME, config_text, sha256_hex,
 };
 use super::rbac::{conversion_rules, webhook_secret_rules};
-use super::{InstallOptions, rules};
+use super::{InstallOptions, cluster_rules, rules};
 use crate::api::consts::{
     LABEL_APP_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, MANAGED_BY,
 };
@@ -65,8 +65,9 @@ pub fn operator_args(opts: &InstallOptions) -> Vec<String> {
 }
 
 /// Every object of the installation, in apply order: the CRDs, the Namespace (cluster-wide
-/// mode only: a namespace-scoped install creates no cluster-scoped object besides the CRDs),
-/// the ServiceAccount, RBAC, the configuration ConfigMap, the Deployment and the metrics
+/// mode only: a namespace-scoped install creates no cluster-scoped object besides the CRDs
+/// and the replica policy), the ServiceAccount, RBAC, the replica policy and its binding,
+/// the configuration ConfigMap, the Deployment and the metrics
 /// Service, then the bundled etcd and NATS and the PodMonitors when asked for. Call
 /// [`InstallOptions::validate`] first.
 pub fn manifests(opts: &InstallOptions) -> Vec<Value> {
@@ -105,11 +106,15 @@ pub fn manifests(opts: &InstallOptions) -> Vec<Value> {
             json!({ "name": NAME, "labels": labels }),
         )
     };
+    let mut role_rules = rules();
+    if !opts.namespace_scoped {
+        role_rules.extend(cluster_rules());
+    }
     out.push(json!({
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": role_kind,
         "metadata": role_meta,
-        "rules": rules(),
+        "rules": role_rules,
     }));
     out.push(json!({
         "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -118,6 +123,12 @@ pub fn manifests(opts: &InstallOptions) -> Vec<Value> {
         "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": NAME },
         "subjects": [{ "kind": "ServiceAccount", "name": SERVICE_ACCOUNT_NAME, "namespace": ns }],
     }));
+    // The replica policy of scaling adapters, bound everywhere (cluster-wide) or in the
+    // install's namespace only.
+    let policy_labels = json!(labels);
+    let scope = opts.namespace_scoped.then_some(ns);
+    out.push(super::policy::replica_policy(&policy_labels, scope));
+    out.push(super::policy::replica_binding(&policy_labels, scope));
     let config = config_text(opts);
     out.push(json!({
         "apiVersion": "v1",
@@ -204,11 +215,14 @@ pub fn crds() -> Vec<Value> {
 }
 
 /// What `src/install/crds.json` must contain: the graph and component CRDs generated from the
-/// types, and the DynamoWorkerMetadata CRD the runtime writes to.
+/// types, the DynamoWorkerMetadata CRD the runtime writes to and the scaling adapters' CRD.
 pub fn crds_json() -> String {
     let crds: Vec<Value> = crate::api::crd::all()
         .iter()
-        .chain([&crate::api::worker_metadata::crd()])
+        .chain([
+            &crate::api::worker_metadata::crd(),
+            &crate::api::scaling_adapter::crd(),
+        ])
         .map(|crd| serde_json::to_value(crd).expect("CRD serialises"))
         .collect();
     serde_json::to_string(&crds).expect("CRDs serialise") + "\n"
@@ -264,9 +278,14 @@ fn deployment(opts: &InstallOptions, meta: Value, config_checksum: &str) -> Valu
                         "image": opts.image,
                         "imagePullPolicy": "IfNotPresent",
                         "args": operator_args(opts),
+                        // POD_NAMESPACE: where the MPI SSH secret is copied from when the
+                        // configuration names no mpi.sshSecretNamespace.
                         "env": [{
                             "name": "POD_NAME",
                             "valueFrom": { "fieldRef": { "fieldPath": "metadata.name" } },
+                        }, {
+                            "name": "POD_NAMESPACE",
+                            "valueFrom": { "fieldRef": { "fieldPath": "metadata.namespace" } },
                         }],
                         "ports": ports,
                         "livenessProbe": probe("/healthz", 15, 20),
@@ -315,10 +334,13 @@ mod tests {
                 "CustomResourceDefinition",
                 "CustomResourceDefinition",
                 "CustomResourceDefinition",
+                "CustomResourceDefinition",
                 "Namespace",
                 "ServiceAccount",
                 "ClusterRole",
                 "ClusterRoleBinding",
+                "ValidatingAdmissionPolicy",
+                "ValidatingAdmissionPolicyBinding",
                 "ConfigMap",
                 "Deployment",
                 "Service",
@@ -386,7 +408,7 @@ mod tests {
     }
 
     #[test]
-    fn namespace_scoped_install_has_no_cluster_scoped_object_but_crds() {
+    fn namespace_scoped_install_has_no_cluster_scoped_object_but_crds_and_its_policy() {
         let opts = InstallOptions {
             namespace: "team-a".into(),
             namespace_scoped: true,
@@ -398,7 +420,10 @@ mod tests {
         };
         let objs = manifests(&opts);
         for o in &objs {
-            if o["kind"] != "CustomResourceDefinition" {
+            if o["apiVersion"] == crate::install::policy::API_VERSION {
+                // Its own replica policy, bound in team-a only.
+                assert_eq!(o["metadata"]["name"], "dynamo-graph-replicas-team-a");
+            } else if o["kind"] != "CustomResourceDefinition" {
                 assert_eq!(o["metadata"]["namespace"], "team-a", "{}", o["kind"]);
             }
         }
@@ -431,7 +456,11 @@ mod tests {
             let role = objs.iter().find(|o| o["kind"] == kind).unwrap();
             scope_rules(role["rules"].as_array().unwrap())
         };
-        assert_eq!(rules_of(&cluster, "ClusterRole"), rules_of(&scoped, "Role"));
+        // Cluster-scoped kinds (Kai's Queues) only a ClusterRole can grant.
+        let mut expected = rules();
+        expected.extend(cluster_rules());
+        assert_eq!(rules_of(&cluster, "ClusterRole"), scope_rules(&expected));
+        assert_eq!(rules_of(&scoped, "Role"), scope_rules(&rules()));
     }
 
     #[test]

@@ -27,6 +27,23 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
         ],
         STATUS,
     ),
+    // Scaling adapters: created, adopted and deleted per graph, their status written; the
+    // planner Role grants `/scale`, which the operator must hold to create that Role.
+    (
+        "nvidia.com",
+        &["dynamographdeploymentscalingadapters"],
+        FULL,
+    ),
+    (
+        "nvidia.com",
+        &["dynamographdeploymentscalingadapters/status"],
+        STATUS,
+    ),
+    (
+        "nvidia.com",
+        &["dynamographdeploymentscalingadapters/scale"],
+        STATUS,
+    ),
     // Granted to component pods by the per-graph discovery Role: RBAC lets the operator
     // create that Role only if it holds these itself.
     (
@@ -45,6 +62,8 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
         &["get", "list", "watch", "create", "update", "patch"],
     ),
     ("networking.k8s.io", &["ingresses"], FULL),
+    // Istio VirtualServices of ingresses with useVirtualService.
+    ("networking.istio.io", &["virtualservices"], FULL),
     (
         "rbac.authorization.k8s.io",
         &["roles", "rolebindings"],
@@ -55,8 +74,18 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
     // the Volcano PodGroups that gang their pods.
     ("grove.io", &["podcliquesets"], FULL),
     ("grove.io", &["podcliques", "podcliquescalinggroups"], READ),
+    // A service's replicas reach Grove's children through their scale subresources (Grove
+    // does not propagate a changed PodCliqueSet template to existing cliques).
+    (
+        "grove.io",
+        &["podcliques/scale", "podcliquescalinggroups/scale"],
+        STATUS,
+    ),
     ("leaderworkerset.x-k8s.io", &["leaderworkersets"], FULL),
     ("scheduling.volcano.sh", &["podgroups"], FULL),
+    // The MPI SSH secret TRT-LLM multinode pods mount: read in the operator's namespace and
+    // copied into graph namespaces (never listed or deleted: the copies' owners delete them).
+    ("", &["secrets"], &["get", "create", "update", "patch"]),
     // Also granted by the discovery Role.
     ("", &["endpoints"], READ),
     ("discovery.k8s.io", &["endpointslices"], READ),
@@ -90,9 +119,24 @@ pub fn webhook_secret_rules(secret: &str) -> Vec<Value> {
     ]
 }
 
+/// Rules only a ClusterRole can grant (cluster-scoped kinds), in a cluster-wide install only.
+/// The Kai scheduler's Queues are cluster-scoped: a namespace-scoped operator cannot read them
+/// and skips the check that a graph's queue exists.
+const CLUSTER_RULES: &[(&str, &[&str], &[&str])] = &[("scheduling.run.ai", &["queues"], &["get"])];
+
 /// The operator's policy rules, as RBAC writes them.
 pub fn rules() -> Vec<Value> {
     RULES
+        .iter()
+        .map(|(group, resources, verbs)| {
+            json!({ "apiGroups": [group], "resources": resources, "verbs": verbs })
+        })
+        .collect()
+}
+
+/// The rules a cluster-wide install adds to [`rules`] in its ClusterRole.
+pub fn cluster_rules() -> Vec<Value> {
+    CLUSTER_RULES
         .iter()
         .map(|(group, resources, verbs)| {
             json!({ "apiGroups": [group], "resources": resources, "verbs": verbs })
@@ -159,9 +203,19 @@ mod tests {
             ("grove.io", "podcliquesets"),
             ("leaderworkerset.x-k8s.io", "leaderworkersets"),
             ("scheduling.volcano.sh", "podgroups"),
+            // Rendered for ingresses with useVirtualService, pruned when they lose it.
+            ("networking.istio.io", "virtualservices"),
         ] {
             assert!(granted.contains(&(group.into(), resource.into(), "delete".into())));
         }
+        for (group, resource, verb) in [
+            ("", "secrets", "create"),
+            ("grove.io", "podcliques/scale", "patch"),
+            ("grove.io", "podcliquescalinggroups/scale", "patch"),
+        ] {
+            assert!(granted.contains(&(group.into(), resource.into(), verb.into())));
+        }
+        assert!(granted.iter().all(|(_, r, _)| r != "queues"));
         assert!(!granted.contains(&(
             "nvidia.com".into(),
             "dynamographdeployments/status".into(),

@@ -30,8 +30,11 @@ pub(crate) struct Resolved<'a> {
     pub dynamo_namespace: String,
     /// Labels of the workload objects (pods inherit them).
     pub labels: BTreeMap<String, String>,
-    /// Annotations of the workload objects.
+    /// The component's annotations (feature switches such as the deployment strategy).
     pub annotations: BTreeMap<String, String>,
+    /// Annotations of the Deployment and the Service: the component's, then
+    /// `extraPodMetadata.annotations` over them (upstream `getKubeAnnotations`).
+    pub object_annotations: BTreeMap<String, String>,
     /// ownerReferences of every object rendered for the component.
     pub owner: Option<Value>,
     /// Nodes per replica.
@@ -107,6 +110,18 @@ pub(crate) fn resolve(dcd: &DynamoComponentDeployment) -> Result<Resolved<'_>, R
             message: format!("\"{name}\" {problem}"),
         });
     }
+    let annotations = spec.annotations.clone().unwrap_or_default();
+    for (key, what) in DEBUG_ANNOTATIONS {
+        if annotations.get(*key).map(String::as_str) == Some("true") {
+            return Err(RenderError {
+                object: subject,
+                path: vec!["spec".into(), "annotations".into(), key.to_string()],
+                message: format!(
+                    "{key} asks for {what}, which dynamoctl does not render: remove the annotation (debug with `kubectl debug` instead)"
+                ),
+            });
+        }
+    }
     let mut labels = recommended(
         &graph,
         spec.component_type.as_deref().unwrap_or("component"),
@@ -117,10 +132,20 @@ pub(crate) fn resolve(dcd: &DynamoComponentDeployment) -> Result<Resolved<'_>, R
     labels.insert(LABEL_COMPONENT.into(), service_key);
     labels.insert(LABEL_DYNAMO_NAMESPACE.into(), dynamo_namespace.clone());
     labels.insert(LABEL_GRAPH.into(), graph.clone());
-    let mut annotations = spec.annotations.clone().unwrap_or_default();
+    let mut annotations = annotations;
     if let Some(model) = &spec.model_ref {
         labels.insert(LABEL_BASE_MODEL_HASH.into(), model_hash(&model.name));
         annotations.insert(ANNOTATION_BASE_MODEL.into(), model.name.clone());
+    }
+    let mut object_annotations = annotations.clone();
+    object_annotations.extend(
+        spec.extra_pod_metadata
+            .as_ref()
+            .and_then(|m| m.annotations.clone())
+            .unwrap_or_default(),
+    );
+    if let Some(model) = &spec.model_ref {
+        object_annotations.insert(ANNOTATION_BASE_MODEL.into(), model.name.clone());
     }
     Ok(Resolved {
         dcd,
@@ -132,6 +157,7 @@ pub(crate) fn resolve(dcd: &DynamoComponentDeployment) -> Result<Resolved<'_>, R
         dynamo_namespace,
         labels,
         annotations,
+        object_annotations,
         subject,
     })
 }
@@ -158,7 +184,7 @@ pub fn component(
     } else {
         vec![deployment::deployment(&r, r.pod(opts, None)?)?]
     };
-    out.extend(services(&r, opts));
+    out.extend(services(&r, opts)?);
     Ok(out)
 }
 
@@ -168,7 +194,7 @@ fn path(segments: &[&str]) -> Vec<String> {
 
 /// The component's Service (leader pods only for a multinode component), Ingress and model
 /// Service.
-pub(crate) fn services(r: &Resolved<'_>, opts: &RenderOptions) -> Vec<Value> {
+pub(crate) fn services(r: &Resolved<'_>, opts: &RenderOptions) -> Result<Vec<Value>, RenderError> {
     let spec = &r.dcd.spec.component;
     let role = Role::of(spec.component_type.as_deref());
     // One Service per component whose selector names the component, so two components of
@@ -207,7 +233,7 @@ pub(crate) fn services(r: &Resolved<'_>, opts: &RenderOptions) -> Vec<Value> {
     let mut out = vec![json!({
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": metadata(&r.name, &r.namespace, &service_labels, &r.annotations, r.owner.as_ref()),
+        "metadata": metadata(&r.name, &r.namespace, &service_labels, &r.object_annotations, r.owner.as_ref()),
         "spec": {
             "selector": selector,
             "ports": [{ "name": port_name, "port": port, "targetPort": port_name, "protocol": "TCP" }],
@@ -223,10 +249,76 @@ pub(crate) fn services(r: &Resolved<'_>, opts: &RenderOptions) -> Vec<Value> {
     ) {
         out.push(ingress);
     }
+    if let Some(vs) = virtual_service(r, opts, port)? {
+        out.push(vs);
+    }
     if let Some(model) = &spec.model_ref {
         out.push(model_service(&model.name, &r.namespace));
     }
-    out
+    Ok(out)
+}
+
+/// API version of the Istio VirtualService upstream renders.
+pub const VIRTUAL_SERVICE_API_VERSION: &str = "networking.istio.io/v1beta1";
+
+/// The Istio VirtualService of a component whose ingress is enabled with
+/// `useVirtualService` (upstream `GenerateComponentVirtualService`): every path of the
+/// ingress host to the component's Service, through the ingress' gateway or else the
+/// operator's. Upstream renders it only when its operator has a gateway configured and
+/// silently drops it otherwise; here the spec alone decides, and a missing gateway is an
+/// error rather than a VirtualService that attaches nowhere.
+fn virtual_service(
+    r: &Resolved<'_>,
+    opts: &RenderOptions,
+    port: i32,
+) -> Result<Option<Value>, RenderError> {
+    let Some(spec) = r.dcd.spec.component.ingress.as_ref() else {
+        return Ok(None);
+    };
+    if spec.enabled != Some(true) || spec.use_virtual_service != Some(true) {
+        return Ok(None);
+    }
+    let Some(gateway) = spec
+        .virtual_service_gateway
+        .clone()
+        .filter(|g| !g.is_empty())
+        .or_else(|| opts.virtual_service_gateway.clone())
+    else {
+        return Err(r.err(
+            path(&["spec", "ingress", "virtualServiceGateway"]),
+            "useVirtualService needs an Istio gateway: set ingress.virtualServiceGateway (e.g. istio-system/gateway) or the operator's ingress.virtualServiceGateway".to_string(),
+        ));
+    };
+    // As on the Ingress, the ingress labels and annotations are applied (upstream drops them).
+    let mut labels = r.labels.clone();
+    labels.extend(spec.labels.clone().unwrap_or_default());
+    let annotations = spec.annotations.clone().unwrap_or_default();
+    Ok(Some(json!({
+        "apiVersion": VIRTUAL_SERVICE_API_VERSION,
+        "kind": "VirtualService",
+        "metadata": metadata(&r.name, &r.namespace, &labels, &annotations, r.owner.as_ref()),
+        "spec": {
+            "hosts": [ingress_host(spec)],
+            "gateways": [gateway],
+            "http": [{
+                "match": [{ "uri": { "prefix": "/" } }],
+                "route": [{ "destination": { "host": r.name, "port": { "number": port } } }],
+            }],
+        },
+    })))
+}
+
+/// `<hostPrefix><host>.<hostSuffix>`, the suffix defaulting to `local` (upstream
+/// `getIngressHost`).
+fn ingress_host(spec: &crate::api::v1alpha1::IngressSpec) -> String {
+    format!(
+        "{}{}.{}",
+        spec.host_prefix.clone().unwrap_or_default(),
+        spec.host.clone().unwrap_or_default(),
+        spec.host_suffix
+            .clone()
+            .unwrap_or_else(|| "local".to_string())
+    )
 }
 
 fn ingress(
@@ -242,14 +334,7 @@ fn ingress(
     if spec.enabled != Some(true) {
         return None;
     }
-    let host = format!(
-        "{}{}.{}",
-        spec.host_prefix.clone().unwrap_or_default(),
-        spec.host.clone().unwrap_or_default(),
-        spec.host_suffix
-            .clone()
-            .unwrap_or_else(|| "local".to_string())
-    );
+    let host = ingress_host(spec);
     // Upstream ignores the ingress labels and annotations; we apply them.
     let mut all_labels = labels.clone();
     all_labels.extend(spec.labels.clone().unwrap_or_default());

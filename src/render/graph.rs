@@ -65,6 +65,7 @@ pub fn graph(
         ));
     }
     check_names(&name, &services).map_err(|(p, m)| err(p, m))?;
+    super::restart::check(dgd).map_err(|(p, m)| err(p, m))?;
 
     // Grove takes the whole graph unless it opts out (audit §3.1).
     let opted_out = annotations
@@ -84,7 +85,6 @@ pub fn graph(
                 ),
             ));
         }
-        check_supported(key, service).map_err(|(p, m)| err(p, m))?;
         out.components.push(component_for(
             dgd,
             &name,
@@ -202,22 +202,6 @@ pub(crate) fn dns1035_problem(name: &str) -> Option<String> {
     None
 }
 
-fn check_supported(key: &str, service: &ComponentSpec) -> Result<(), (Vec<String>, String)> {
-    if service
-        .ingress
-        .as_ref()
-        .is_some_and(|i| i.enabled == Some(true) && i.use_virtual_service == Some(true))
-    {
-        return Err((
-            path(&["spec", "services", key, "ingress", "useVirtualService"]),
-            format!(
-                "service \"{key}\" asks for an Istio VirtualService, which dynamoctl does not support yet (use ingressControllerClassName for an Ingress)"
-            ),
-        ));
-    }
-    Ok(())
-}
-
 fn component_for(
     dgd: &DynamoGraphDeployment,
     graph: &str,
@@ -254,29 +238,40 @@ fn component_for(
             annotations.insert(key.to_string(), v.clone());
         }
     }
+    // The service's own value wins for these (upstream's propagateDGDAnnotations).
+    for key in [ANNOTATION_VLLM_EXECUTOR, ANNOTATION_OPERATOR_ORIGIN_VERSION] {
+        if let Some(v) = graph_annotations.get(key) {
+            annotations
+                .entry(key.to_string())
+                .or_insert_with(|| v.clone());
+        }
+    }
     spec.annotations = if annotations.is_empty() {
         None
     } else {
         Some(annotations)
     };
     if spec.component_type.as_deref() == Some("planner") {
+        // Forced over the user's, as upstream does: the planner's RBAC is bound to this
+        // ServiceAccount, and a planner running as another one cannot scale anything.
         let extra = spec
             .extra_pod_spec
             .get_or_insert_with(ExtraPodSpec::default);
-        extra
-            .pod_spec
-            .service_account_name
-            .get_or_insert_with(|| PLANNER_SERVICE_ACCOUNT.to_string());
+        extra.pod_spec.service_account_name = Some(PLANNER_SERVICE_ACCOUNT.to_string());
     }
+    // The default ingress (upstream `GenerateDefaultIngressSpec`): an Ingress when the
+    // operator has an IngressClass, a VirtualService when it has an Istio gateway.
     if spec.component_type.as_deref() == Some("frontend")
         && spec.ingress.is_none()
-        && let Some(class) = &opts.ingress_class_name
+        && (opts.ingress_class_name.is_some() || opts.virtual_service_gateway.is_some())
     {
         spec.ingress = Some(crate::api::v1alpha1::IngressSpec {
             enabled: Some(true),
             host: Some(graph.to_string()),
             host_suffix: opts.ingress_host_suffix.clone(),
-            ingress_controller_class_name: Some(class.clone()),
+            ingress_controller_class_name: opts.ingress_class_name.clone(),
+            use_virtual_service: opts.virtual_service_gateway.as_ref().map(|_| true),
+            virtual_service_gateway: opts.virtual_service_gateway.clone(),
             tls: opts
                 .ingress_tls_secret_name
                 .clone()
@@ -344,6 +339,7 @@ fn discovery_rbac(graph: &str, namespace: &str, owner: Option<&Value>) -> Vec<Va
 /// The planner's ServiceAccount and namespace-scoped rights. Shared by every graph of the
 /// namespace (as upstream's), so not owned by any one graph.
 fn planner_rbac(namespace: &str) -> Vec<Value> {
+    use crate::api::scaling_adapter::PLURAL as SCALING_ADAPTERS;
     let labels = BTreeMap::from([
         (LABEL_MANAGED_BY.to_string(), MANAGED_BY.to_string()),
         (LABEL_APP_COMPONENT.to_string(), "rbac".to_string()),
@@ -356,8 +352,15 @@ fn planner_rbac(namespace: &str) -> Vec<Value> {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",
             "metadata": meta("planner-role"),
+            // Upstream's chart grants (newest): its graphs, the adapters' scale subresource
+            // (plus reading the adapters, so `kubectl scale` and a planner can look first),
+            // and what Kubernetes discovery needs; components, as 0.8.0 granted.
             "rules": [
                 { "apiGroups": [GROUP], "resources": ["dynamocomponentdeployments", "dynamographdeployments"], "verbs": ["get", "list", "create", "update", "patch"] },
+                { "apiGroups": [GROUP], "resources": [SCALING_ADAPTERS], "verbs": ["get", "list", "watch"] },
+                { "apiGroups": [GROUP], "resources": [format!("{SCALING_ADAPTERS}/scale")], "verbs": ["get", "update", "patch"] },
+                { "apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"] },
+                { "apiGroups": [GROUP], "resources": ["dynamoworkermetadatas"], "verbs": ["create", "get", "list", "watch", "update", "patch", "delete"] },
             ],
         }),
         json!({

@@ -2,6 +2,7 @@
 //! objects that serve it. The CLI runs them to preview and deploy; the controller runs the same
 //! functions on every reconcile. No I/O, no clock, no randomness: same input, same bytes.
 
+pub mod adapter;
 mod backend;
 mod component;
 mod defaults;
@@ -11,10 +12,11 @@ mod merge;
 pub mod orchestrator;
 pub mod order;
 mod pod;
+pub mod restart;
 
 use std::fmt;
 
-pub use component::component;
+pub use component::{VIRTUAL_SERVICE_API_VERSION, component};
 pub use graph::{GraphChildren, dynamo_namespace, graph};
 pub use orchestrator::Orchestrators;
 
@@ -37,6 +39,9 @@ pub struct RenderOptions {
     pub ingress_tls_secret_name: Option<String>,
     /// Host suffix of the default frontend ingress.
     pub ingress_host_suffix: Option<String>,
+    /// Istio gateway of the default frontend VirtualService, and of VirtualServices whose
+    /// ingress names none.
+    pub virtual_service_gateway: Option<String>,
     /// The multinode orchestrators available (Grove, LeaderWorkerSet + Volcano, Kai) and the
     /// MPI SSH secret; the default has none, so multinode graphs are refused.
     pub orchestrators: Orchestrators,

@@ -25,6 +25,7 @@ const KIND_ORDER: &[&str] = &[
     "PodCliqueSet",
     "Service",
     "Ingress",
+    "VirtualService",
 ];
 
 const UNKNOWN_KIND_RANK: usize = 10;

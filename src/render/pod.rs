@@ -73,6 +73,14 @@ pub fn template(
         }
         override_non_empty(&mut main, user);
         main["env"] = Value::Array(user_env);
+        // A startup probe with a handler replaces the default whole (upstream `graph.go`):
+        // merged key by key, a user `exec` probe would keep the default `httpGet` too, and the
+        // API server rejects a probe with two handlers. One without a handler (only timings,
+        // as upstream's GKE example writes it) tunes the default instead of becoming a probe
+        // with no handler, which the API server would reject as well.
+        if let Some(p) = user.get("startupProbe").filter(|p| has_handler(p)) {
+            main["startupProbe"] = p.clone();
+        }
     }
     // 3. Service envs over mainContainer env; top-level probes replace the defaults.
     let service_env: Vec<Value> = spec
@@ -156,9 +164,9 @@ pub fn template(
     main["env"] = Value::Array(env);
 
     // 7. Multinode: the backend's launch rules for this node.
-    let node_volumes = match &input.node {
+    let node_extras = match &input.node {
         Some(node) => multinode(input, node, role, backend, &mut main, err)?,
-        None => Vec::new(),
+        None => backend::PodExtras::default(),
     };
 
     // 8. Base pod spec, then extraPodSpec over it; operator volumes after the user's.
@@ -176,9 +184,18 @@ pub fn template(
         .cloned()
         .unwrap_or_default();
     all_volumes.extend(volumes);
-    all_volumes.extend(node_volumes);
+    all_volumes.extend(node_extras.volumes);
     if !all_volumes.is_empty() {
         pod["volumes"] = Value::Array(all_volumes);
+    }
+    if !node_extras.init_containers.is_empty() {
+        let mut init = pod
+            .get("initContainers")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        init.extend(node_extras.init_containers);
+        pod["initContainers"] = Value::Array(init);
     }
     // 9. fsGroup 1000 unless the user set any securityContext.
     if pod.get("securityContext").is_none() {
@@ -240,7 +257,7 @@ fn multinode(
     backend: Option<BackendFramework>,
     main: &mut Value,
     err: &dyn Fn(Vec<String>, String) -> RenderError,
-) -> Result<Vec<Value>, RenderError> {
+) -> Result<backend::PodExtras, RenderError> {
     let spec = &input.dcd.spec.component;
     let at = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     if role != Role::Worker {
@@ -278,6 +295,15 @@ fn multinode(
         gpu_limit,
         gpus_per_node: gpus(resources.and_then(|r| r.requests.as_ref())).unwrap_or(gpu_limit),
         mpi_secret: input.opts.orchestrators.mpi_secret(),
+        // The service's own annotations, then its pod annotations (v1beta1's podTemplate
+        // metadata); the graph's were propagated into the former where the service has none.
+        vllm_mp: backend::vllm::uses_mp(
+            spec.annotations.iter().chain(
+                spec.extra_pod_metadata
+                    .iter()
+                    .flat_map(|m| m.annotations.as_ref()),
+            ),
+        ),
     };
     backend::launch(backend, main, &launch)
         .map_err(|m| err(at(&["spec", "extraPodSpec", "mainContainer", "command"]), m))
@@ -408,28 +434,21 @@ fn backend(
     if role != Role::Worker {
         return Ok(declared);
     }
-    let words: Vec<&str> = ["command", "args"]
+    let parts: Vec<&str> = ["command", "args"]
         .iter()
         .filter_map(|k| main.get(*k).and_then(Value::as_array))
         .flatten()
         .filter_map(Value::as_str)
-        .flat_map(str::split_whitespace)
         .collect();
-    let mut found: Vec<BackendFramework> = Vec::new();
-    for w in words.windows(3) {
-        if w[0].starts_with("python") && w[1] == "-m" {
-            let module = w[2].trim_matches(|c| c == '"' || c == '\'');
-            let b = match module {
-                "dynamo.vllm" => Some(BackendFramework::Vllm),
-                "dynamo.sglang" => Some(BackendFramework::Sglang),
-                "dynamo.trtllm" => Some(BackendFramework::Trtllm),
-                _ => None,
-            };
-            if let Some(b) = b.filter(|b| !found.contains(b)) {
-                found.push(b);
-            }
-        }
-    }
+    let line = parts.join(" ");
+    let found: Vec<BackendFramework> = [
+        BackendFramework::Vllm,
+        BackendFramework::Sglang,
+        BackendFramework::Trtllm,
+    ]
+    .into_iter()
+    .filter(|b| runs_module(&line, &format!("dynamo.{}", b.as_str())))
+    .collect();
     let at = vec![
         "spec".to_string(),
         "extraPodSpec".into(),
@@ -459,4 +478,32 @@ fn backend(
             ),
         )),
     }
+}
+
+/// Whether a probe names how to probe (`exec`, `httpGet`, `tcpSocket` or `grpc`).
+fn has_handler(probe: &Value) -> bool {
+    ["exec", "httpGet", "tcpSocket", "grpc"]
+        .iter()
+        .any(|h| probe.get(*h).is_some_and(|v| !v.is_null()))
+}
+
+/// Whether `line` runs `module` with Python, as upstream's pattern
+/// `python[0-9.]*\s+[^|&;]*-m\s+[^|&;]*<module>` decides: within one shell segment (split at
+/// `|`, `&`, `;`), a word starting `python` (plus version digits) and whitespace, later `-m`
+/// and whitespace, later the module name. So `python3 -u -m dynamo.vllm` and
+/// `/usr/bin/python3.12 -m dynamo.vllm` both run vLLM.
+fn runs_module(line: &str, module: &str) -> bool {
+    line.split(['|', '&', ';']).any(|segment| {
+        segment.match_indices("python").any(|(at, word)| {
+            let rest = segment[at + word.len()..]
+                .trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+            if !rest.starts_with(char::is_whitespace) {
+                return false;
+            }
+            rest.match_indices("-m").any(|(m, flag)| {
+                let after = &rest[m + flag.len()..];
+                after.starts_with(char::is_whitespace) && after.contains(module)
+            })
+        })
+    })
 }

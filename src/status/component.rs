@@ -19,6 +19,14 @@ pub const REASON_DEPLOYMENT_READY: &str = "DeploymentReady";
 pub const REASON_DEPLOYMENT_NOT_READY: &str = "DeploymentNotReady";
 /// `Available=Unknown`: the Deployment does not exist yet.
 pub const REASON_RECONCILING: &str = "Reconciling";
+/// Upstream's second readiness condition; here it always says what `Available` says.
+pub const CONDITION_COMPONENT_READY: &str = "DynamoComponentReady";
+/// Whether the spec could be rendered (upstream's controller-side validation).
+pub const CONDITION_VALID: &str = "Valid";
+/// `Valid=True`.
+pub const REASON_VALIDATION_PASSED: &str = "ValidationPassed";
+/// `Valid=False`; the message says what is wrong.
+pub const REASON_COMPONENT_VALIDATION_FAILED: &str = "ValidationFailed";
 
 /// A component's status: `observedGeneration` = the component's generation; the `Available`
 /// condition from the Deployment's readiness ([`deployment_readiness`]), `Unknown` with
@@ -69,6 +77,80 @@ pub fn component_status(
         conditions: Some(vec![available]),
         pod_selector: Some(BTreeMap::from([(LABEL_SELECTOR.to_string(), workload)])),
         service: deployment.map(replica_status),
+    }
+}
+
+/// Completes a component status computed from its workloads (`status.conditions[0]` is
+/// `Available`) with upstream's other two conditions: `DynamoComponentReady`, which says
+/// what `Available` says (upstream sets it `Unknown` on the first pass and never again), and
+/// `Valid=True` (`ValidationPassed`), since the spec rendered.
+pub fn with_component_conditions(
+    mut status: DynamoComponentDeploymentStatus,
+    dcd: &DynamoComponentDeployment,
+    previous: Option<&DynamoComponentDeploymentStatus>,
+    now: &Time,
+) -> DynamoComponentDeploymentStatus {
+    let previous = previous.and_then(|p| p.conditions.as_deref());
+    let mut conditions = status.conditions.take().unwrap_or_default();
+    conditions.retain(|c| c.type_ != CONDITION_COMPONENT_READY && c.type_ != CONDITION_VALID);
+    if let Some(available) = conditions
+        .iter()
+        .find(|c| c.type_ == CONDITION_AVAILABLE)
+        .cloned()
+    {
+        conditions.push(condition(
+            Observed {
+                type_: CONDITION_COMPONENT_READY,
+                status: &available.status,
+                reason: &available.reason,
+                message: available.message.clone(),
+                observed_generation: available.observed_generation,
+            },
+            previous,
+            now,
+        ));
+    }
+    conditions.push(condition(
+        Observed {
+            type_: CONDITION_VALID,
+            status: "True",
+            reason: REASON_VALIDATION_PASSED,
+            message: "DynamoComponentDeployment spec is valid".to_string(),
+            observed_generation: dcd.metadata.generation,
+        },
+        previous,
+        now,
+    ));
+    status.conditions = Some(conditions);
+    status
+}
+
+/// The status of a component whose spec cannot be rendered: the previous status with
+/// `Valid=False` (`ValidationFailed`, upstream's message shape) in place of its `Valid`
+/// condition; the workload conditions are left as they were, since nothing was applied.
+pub fn component_invalid(
+    dcd: &DynamoComponentDeployment,
+    message: &str,
+    now: &Time,
+) -> DynamoComponentDeploymentStatus {
+    let previous = dcd.status.clone().unwrap_or_default();
+    let valid = condition(
+        Observed {
+            type_: CONDITION_VALID,
+            status: "False",
+            reason: REASON_COMPONENT_VALIDATION_FAILED,
+            message: format!("Validation failed: {message}"),
+            observed_generation: dcd.metadata.generation,
+        },
+        previous.conditions.as_deref(),
+        now,
+    );
+    let mut conditions = previous.conditions.clone().unwrap_or_default();
+    conditions.retain(|c| c.type_ != CONDITION_VALID);
+    conditions.push(valid);
+    DynamoComponentDeploymentStatus {
+        conditions: Some(conditions),
+        ..previous
     }
 }
 
@@ -164,6 +246,66 @@ mod tests {
         );
         assert_eq!(s.service, None);
         assert_eq!(s.pod_selector.unwrap()["nvidia.com/selector"], "x");
+    }
+
+    #[test]
+    fn component_ready_mirrors_available_and_valid_is_true() {
+        let rolling = deployment(Some(3), 2, (3, 3, 2, 1));
+        let first = component_status(&dcd(), Some(&rolling), None, &at(1000));
+        let first = with_component_conditions(first, &dcd(), None, &at(1000));
+        let summary = |s: &DynamoComponentDeploymentStatus| -> Vec<(String, String, String)> {
+            s.conditions
+                .iter()
+                .flatten()
+                .map(|c| (c.type_.clone(), c.status.clone(), c.reason.clone()))
+                .collect()
+        };
+        let row = |t: &str, s: &str, r: &str| (t.to_string(), s.to_string(), r.to_string());
+        assert_eq!(
+            summary(&first),
+            [
+                row("Available", "False", "DeploymentNotReady"),
+                row("DynamoComponentReady", "False", "DeploymentNotReady"),
+                row("Valid", "True", "ValidationPassed"),
+            ]
+        );
+        // Rolled out later: both readiness conditions flip, Valid keeps its time.
+        let ready = deployment(Some(3), 2, (3, 3, 3, 3));
+        let second = component_status(&dcd(), Some(&ready), Some(&first), &at(2000));
+        let second = with_component_conditions(second, &dcd(), Some(&first), &at(2000));
+        let c = second.conditions.as_ref().unwrap();
+        assert_eq!(
+            (c[1].status.as_str(), &c[1].last_transition_time),
+            ("True", &at(2000))
+        );
+        assert_eq!(c[2].last_transition_time, at(1000));
+        // Unchanged world, identical status.
+        let third = component_status(&dcd(), Some(&ready), Some(&second), &at(3000));
+        assert_eq!(
+            with_component_conditions(third, &dcd(), Some(&second), &at(3000)),
+            second
+        );
+        // A spec that cannot be rendered: Valid=False, the rest kept.
+        let mut broken = dcd();
+        broken.status = Some(second.clone());
+        let invalid = component_invalid(&broken, "bad", &at(4000));
+        let c = invalid.conditions.as_ref().unwrap();
+        assert_eq!(c.len(), 3);
+        assert_eq!(
+            (
+                c[2].type_.as_str(),
+                c[2].status.as_str(),
+                c[2].reason.as_str(),
+                c[2].message.as_str()
+            ),
+            (
+                "Valid",
+                "False",
+                "ValidationFailed",
+                "Validation failed: bad"
+            )
+        );
+        assert_eq!(invalid.service, second.service);
     }
 
     #[test]

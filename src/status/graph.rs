@@ -101,6 +101,27 @@ pub fn validation_failed(
     )
 }
 
+/// The status of a graph whose `spec.pvcs[]` entries with `create` unset or false name
+/// claims the controller did not find (`missing`: index and claim name): `state: failed`,
+/// `Ready=False` with upstream's reason `failed_to_reconcile_the_resources`, and a message
+/// naming each claim. Upstream fails the same way; without the check, pods wait Pending.
+pub fn claims_missing(
+    dgd: &DynamoGraphDeployment,
+    missing: &[(usize, String)],
+    now: &Time,
+) -> DynamoGraphDeploymentStatus {
+    let ns = dgd.metadata.namespace.as_deref().unwrap_or("default");
+    let claims: Vec<String> = missing
+        .iter()
+        .map(|(i, name)| format!("PersistentVolumeClaim {ns}/{name} (spec.pvcs[{i}])"))
+        .collect();
+    let message = format!(
+        "{} does not exist and create is not true: create the claim, or set create: true with size, storageClass and volumeAccessMode",
+        claims.join(", ")
+    );
+    reconcile_failed(dgd, &message, now)
+}
+
 /// The status of a graph whose children could not be written: `state: failed`, `Ready=False`
 /// with upstream's reason `failed_to_reconcile_the_resources` and the error as message.
 /// Replica counts from the previous status are kept.
@@ -122,7 +143,7 @@ pub fn reconcile_failed(
 }
 
 /// Why a component is not ready, or `None` when it is.
-fn component_problem(dcd: &DynamoComponentDeployment) -> Option<String> {
+pub(crate) fn component_problem(dcd: &DynamoComponentDeployment) -> Option<String> {
     let generation = dcd.metadata.generation;
     let Some(status) = dcd
         .status
@@ -192,6 +213,8 @@ pub(super) fn build(
         state: Some(state.to_string()),
         conditions: Some(vec![ready]),
         services,
+        // The restart's progress is the controller's to advance (`status::restart`).
+        restart: previous.and_then(|p| p.restart.clone()),
     }
 }
 

@@ -44,5 +44,6 @@ pub fn dynamoctl(dir: &Path, args: &[&str]) -> Output {
         .output()
         .expect("dynamoctl runs")
 }
+pub mod cluster;
 pub mod real;
 pub mod sim;

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::repo;
+use super::sim::text;
 
 /// How long building the control plane may take: a cold build of kube-apiserver and friends
 /// on a busy 2-core machine (see docs/testing.md); a warm one takes seconds.
@@ -30,15 +31,16 @@ pub struct Cluster {
     pub kubeconfig: PathBuf,
     /// Its directory: `audit.log`, `pki/`, component logs.
     pub dir: PathBuf,
-    /// The supervisor we started, if we did (it exits with this process).
-    _supervisor: Option<Mutex<Child>>,
+    /// The supervisor we started, if we did. The shared one lives in a static (never dropped;
+    /// it exits with this process); a dedicated one is stopped and its directory removed on drop.
+    supervisor: Option<Mutex<Child>>,
 }
 
 static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
 
 /// The shared control plane, or `None` when the test should be skipped (never under CI).
 pub fn cluster() -> Option<&'static Cluster> {
-    CLUSTER.get_or_init(start).as_ref()
+    CLUSTER.get_or_init(start_shared).as_ref()
 }
 
 fn skip_or_fail(msg: &str) -> Option<Cluster> {
@@ -50,7 +52,7 @@ fn skip_or_fail(msg: &str) -> Option<Cluster> {
     None
 }
 
-fn start() -> Option<Cluster> {
+fn start_shared() -> Option<Cluster> {
     if let Some(kubeconfig) = std::env::var_os("DYNAMOCTL_TEST_KUBECONFIG") {
         let kubeconfig = PathBuf::from(kubeconfig);
         assert!(
@@ -62,37 +64,64 @@ fn start() -> Option<Cluster> {
         return Some(Cluster {
             kubeconfig,
             dir,
-            _supervisor: None,
+            supervisor: None,
         });
     }
-    let go = Command::new("go").arg("version").output();
-    if !go.is_ok_and(|o| o.status.success()) {
+    launch("shared")
+}
+
+impl Cluster {
+    /// A control plane of this test's own, for tests that cannot share one: a cluster-wide
+    /// operator would reconcile every other test's graphs. About 10 s to start and 750 MB while
+    /// it runs; stopped and removed when dropped. `None` when the test should be skipped.
+    pub fn dedicated(name: &str) -> Option<Cluster> {
+        launch(name)
+    }
+}
+
+/// Builds the control plane once per test process; false when Go is missing (skip).
+fn built() -> bool {
+    static BUILT: OnceLock<bool> = OnceLock::new();
+    *BUILT.get_or_init(|| {
+        let go = Command::new("go").arg("version").output();
+        if !go.is_ok_and(|o| o.status.success()) {
+            return false;
+        }
+        let script = repo().join("scripts/kube-control-plane.sh");
+        let build = bounded(Command::new("bash").arg(&script).arg("build"), BUILD_LIMIT);
+        assert!(
+            build.status.success(),
+            "building the control plane failed:\n{}",
+            String::from_utf8_lossy(&build.stderr)
+        );
+        true
+    })
+}
+
+/// Starts a control plane in a fresh directory named after `name` and this process, and waits
+/// for READY.
+fn launch(name: &str) -> Option<Cluster> {
+    if !built() {
         return skip_or_fail(
             "Go is not installed: the real-cluster tests build the control plane from \
              tests/control-plane (install Go, or set DYNAMOCTL_TEST_KUBECONFIG to a running one)",
         );
     }
-    let script = repo().join("scripts/kube-control-plane.sh");
-    let build = bounded(Command::new("bash").arg(&script).arg("build"), BUILD_LIMIT);
-    assert!(
-        build.status.success(),
-        "building the control plane failed:\n{}",
-        String::from_utf8_lossy(&build.stderr)
-    );
-
-    let dir = std::env::temp_dir().join(format!("dynamoctl-control-plane-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "dynamoctl-control-plane-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
     let mut child = Command::new("bash")
-        .arg(&script)
+        .arg(repo().join("scripts/kube-control-plane.sh"))
         .arg("up")
         .arg(&dir)
+        // The shared control plane proves a rollout works before READY; a dedicated one
+        // (one per test) skips that: tests wait for their own rollouts anyway.
+        .arg(format!("--smoke={}", name == "shared"))
         .stdout(Stdio::piped())
-        .stderr(
-            std::fs::File::create(std::env::temp_dir().join(format!(
-                "dynamoctl-control-plane-{}.log",
-                std::process::id()
-            )))
-            .unwrap(),
-        )
+        .stderr(std::fs::File::create(dir.join("supervisor.log")).unwrap())
         .spawn()
         .expect("the control plane starts");
     let stdout = child.stdout.take().unwrap();
@@ -107,6 +136,7 @@ fn start() -> Option<Cluster> {
     });
     if rx.recv_timeout(START_LIMIT).is_err() {
         let _ = child.kill();
+        let _ = child.wait();
         panic!(
             "the control plane did not print READY within {START_LIMIT:?}; logs in {}",
             dir.display()
@@ -115,8 +145,20 @@ fn start() -> Option<Cluster> {
     Some(Cluster {
         kubeconfig: dir.join("kubeconfig"),
         dir,
-        _supervisor: Some(Mutex::new(child)),
+        supervisor: Some(Mutex::new(child)),
     })
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // SIGKILL: the components die with the supervisor (Pdeathsig), so nothing outlives it.
+        if let Some(child) = self.supervisor.take() {
+            let mut child = child.into_inner().unwrap_or_else(|e| e.into_inner());
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
 }
 
 /// Runs `cmd` to completion, killing it after `limit`.
@@ -176,25 +218,46 @@ impl Cluster {
         )
     }
 
-    /// Runs the real kubectl (`KUBECTL`, else `.tools/bin/kubectl`), or `None` to skip (never
-    /// under CI).
+    /// Runs the real kubectl (`KUBECTL`, else `.tools/bin/kubectl`) as the admin, or `None` to
+    /// skip (never under CI).
     pub fn kubectl(&self, args: &[&str]) -> Option<Output> {
-        let bin = std::env::var_os("KUBECTL")
+        self.tool("kubectl", &self.kubeconfig, args)
+    }
+
+    /// Runs the real kubectl with another kubeconfig (a less privileged user).
+    pub fn kubectl_as(&self, kubeconfig: &Path, args: &[&str]) -> Option<Output> {
+        self.tool("kubectl", kubeconfig, args)
+    }
+
+    /// Runs the real helm (`HELM`, else `.tools/bin/helm`) with `kubeconfig`, its cache and
+    /// configuration kept in the cluster's directory, or `None` to skip (never under CI).
+    pub fn helm_as(&self, kubeconfig: &Path, args: &[&str]) -> Option<Output> {
+        self.tool("helm", kubeconfig, args)
+    }
+
+    fn tool(&self, name: &str, kubeconfig: &Path, args: &[&str]) -> Option<Output> {
+        let bin = std::env::var_os(name.to_uppercase())
             .map(PathBuf::from)
-            .unwrap_or_else(|| repo().join(".tools/bin/kubectl"));
+            .unwrap_or_else(|| repo().join(".tools/bin").join(name));
         if !bin.is_file() {
             skip_or_fail(&format!(
-                "kubectl not found at {} (set KUBECTL or run scripts/install-k8s-tools.sh)",
-                bin.display()
+                "{name} not found at {} (set {} or run scripts/install-k8s-tools.sh)",
+                bin.display(),
+                name.to_uppercase()
             ));
             return None;
         }
+        let home = self.dir.join("home");
         Some(bounded(
             Command::new(bin)
+                .current_dir(repo())
                 .args(args)
-                .env("KUBECONFIG", &self.kubeconfig)
-                .env("HOME", &self.dir),
-            Duration::from_secs(60),
+                .env("KUBECONFIG", kubeconfig)
+                .env("HOME", &home)
+                .env("XDG_CACHE_HOME", home.join("cache"))
+                .env("XDG_CONFIG_HOME", home.join("config"))
+                .env("XDG_DATA_HOME", home.join("data")),
+            Duration::from_secs(300),
         ))
     }
 
@@ -336,4 +399,169 @@ pub fn wait_for(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
         );
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+pub fn ok(out: &Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// `kubectl get ... -o json`, parsed; `None` when kubectl is missing (the test is skipped).
+pub fn get_json(c: &Cluster, args: &[&str]) -> Option<Value> {
+    let mut all = args.to_vec();
+    all.extend(["-o", "json"]);
+    let out = c.kubectl(&all)?;
+    Some(serde_json::from_str(&ok(&out)).unwrap())
+}
+
+pub fn items(list: &Value) -> Vec<Value> {
+    list["items"].as_array().cloned().unwrap_or_default()
+}
+
+pub fn name(o: &Value) -> String {
+    o["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+pub fn condition(o: &Value, type_: &str) -> Option<String> {
+    o["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)
+        .and_then(|c| c["status"].as_str())
+        .map(str::to_string)
+}
+
+/// Writes in `ns` recorded by the audit log after the first `skip` events, by users whose name
+/// contains `user` (or any user when empty).
+pub fn writes(c: &Cluster, skip: usize, ns: &str, user: &str) -> Vec<Value> {
+    c.audit()
+        .into_iter()
+        .skip(skip)
+        .filter(|e| e["objectRef"]["namespace"] == ns)
+        .filter(|e| {
+            e["user"]["username"]
+                .as_str()
+                .is_some_and(|u| u.contains(user))
+        })
+        .filter(|e| {
+            e["responseStatus"]["code"]
+                .as_u64()
+                .is_some_and(|c| c < 400)
+        })
+        .collect()
+}
+
+/// A child process killed when the test ends, however it ends.
+pub struct Guard(pub Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `dynamoctl run controller ARGS` against the cluster with `kubeconfig`, health on 127.0.0.1.
+pub fn operator(kubeconfig: &Path, args: &[String], log: &Path) -> Guard {
+    Guard(
+        Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
+            .args(args)
+            .arg(format!(
+                "--health-probe-bind-address=127.0.0.1:{}",
+                free_port()
+            ))
+            .arg("--metrics-bind-address=127.0.0.1:0")
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .env("POD_NAME", "dynamo-operator-real-test")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .expect("the operator starts"),
+    )
+}
+
+/// Runs the operator that `install`/`helm install` put in `ns` as a local process, exactly as
+/// its Deployment would (its arguments, its ConfigMap's configuration) and authenticated as its
+/// own ServiceAccount, so the installed RBAC is what lets it work. `None` when kubectl is
+/// missing (the test is skipped).
+pub fn run_installed_operator(c: &Cluster, ns: &str) -> Option<Guard> {
+    let deployment = get_json(c, &["get", "deployment", "-n", ns, "dynamo-operator"])?;
+    // The configuration the Deployment mounts from its ConfigMap, as a local file.
+    let config_map = get_json(c, &["get", "configmap", "-n", ns, "dynamo-operator-config"])?;
+    let config_file = c.dir.join(format!("operator-config-{ns}.yaml"));
+    std::fs::write(
+        &config_file,
+        config_map["data"]["config.yaml"].as_str().unwrap(),
+    )
+    .unwrap();
+    let args: Vec<String> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .map(|a| {
+            if a.starts_with("--config=") {
+                format!("--config={}", config_file.display())
+            } else {
+                a
+            }
+        })
+        .collect();
+    let token = ok(&c
+        .kubectl(&[
+            "create",
+            "token",
+            "dynamo-operator",
+            "-n",
+            ns,
+            "--duration=1h",
+        ])
+        .unwrap());
+    let sa_kubeconfig = c.dir.join(format!("sa-{ns}.kubeconfig"));
+    std::fs::copy(&c.kubeconfig, &sa_kubeconfig).unwrap();
+    let cfg = sa_kubeconfig.to_str().unwrap();
+    ok(&c
+        .kubectl(&[
+            "--kubeconfig",
+            cfg,
+            "config",
+            "set-credentials",
+            "sa",
+            &format!("--token={}", token.trim()),
+        ])
+        .unwrap());
+    ok(&c
+        .kubectl(&[
+            "--kubeconfig",
+            cfg,
+            "config",
+            "set-context",
+            "--current",
+            "--user=sa",
+        ])
+        .unwrap());
+    Some(operator(
+        &sa_kubeconfig,
+        &args,
+        &c.dir.join(format!("operator-{ns}.log")),
+    ))
 }

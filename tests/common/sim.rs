@@ -8,9 +8,22 @@ use kube_sim::{Options, Simulator};
 
 use super::repo;
 
-/// Runs dynamoctl with a kubeconfig pointing at `sim`, off the async runtime, bounded in time.
-pub async fn run(sim: &Simulator, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let kubeconfig = sim.kubeconfig_path().to_path_buf();
+/// Anything dynamoctl can be pointed at with `--kubeconfig`.
+pub trait HasKubeconfig {
+    /// Its admin kubeconfig.
+    fn kubeconfig(&self) -> &Path;
+}
+
+impl HasKubeconfig for Simulator {
+    fn kubeconfig(&self) -> &Path {
+        self.kubeconfig_path()
+    }
+}
+
+/// Runs dynamoctl with a kubeconfig pointing at `cluster`, off the async runtime, bounded in
+/// time.
+pub async fn run(cluster: &impl HasKubeconfig, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let kubeconfig = cluster.kubeconfig().to_path_buf();
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let env: Vec<(String, String)> = env
         .iter()
@@ -27,7 +40,8 @@ pub async fn run(sim: &Simulator, args: &[&str], env: &[(&str, &str)]) -> Output
             .output()
             .expect("dynamoctl runs")
     });
-    tokio::time::timeout(Duration::from_secs(60), task)
+    // The real backend's rollouts take longer than the simulator's.
+    tokio::time::timeout(Duration::from_secs(300), task)
         .await
         .expect("dynamoctl finished in time")
         .unwrap()

@@ -101,6 +101,7 @@ pub fn graph_to_beta(
             state: s.state.clone(),
             conditions: s.conditions.clone(),
             components: s.services.clone(),
+            restart: s.restart.clone(),
         });
     Ok(beta::DynamoGraphDeployment {
         metadata,
@@ -195,6 +196,7 @@ pub fn graph_to_alpha(
             state: s.state.clone(),
             conditions: s.conditions.clone(),
             services: s.components.clone(),
+            restart: s.restart.clone(),
         });
     Ok(alpha::DynamoGraphDeployment {
         metadata,

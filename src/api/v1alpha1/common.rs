@@ -92,7 +92,9 @@ pub struct ComponentSpec {
     /// Ingress for a frontend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<IngressSpec>,
-    /// Scaling adapter settings (accepted for compatibility; adapters are not created).
+    /// Scaling adapter: with `enabled: true` the operator creates a
+    /// DynamoGraphDeploymentScalingAdapter `<graph>-<lower(service)>` whose replicas (set by
+    /// HPA, KEDA, the planner or `kubectl scale`) it writes into this service's `replicas`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling_adapter: Option<ScalingAdapter>,
     /// The base model this service serves; adds the `nvidia.com/dynamo-base-model-hash` pod
@@ -187,6 +189,40 @@ pub enum RestartStrategyType {
     Sequential,
     /// All services at once.
     Parallel,
+}
+
+/// Progress of the graph's latest restart request, as upstream reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RestartStatus {
+    /// The `spec.restart.id` this status describes.
+    #[serde(
+        default,
+        rename = "observedID",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub observed_id: Option<String>,
+    /// `Pending`, `Restarting`, `Completed`, `Failed` or `Superseded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<RestartPhase>,
+    /// Services whose pods are being restarted now (one at a time when Sequential).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_progress: Option<Vec<String>>,
+}
+
+/// Where a graph restart is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum RestartPhase {
+    /// Requested, not started.
+    Pending,
+    /// Pods are being replaced.
+    Restarting,
+    /// Every service restarted (or, for an id present at creation, nothing to restart).
+    Completed,
+    /// The restart could not finish.
+    Failed,
+    /// A newer change replaced the request before it finished.
+    Superseded,
 }
 
 /// Graph-level topology constraint (upstream 1.x).
@@ -383,10 +419,10 @@ pub struct IngressSpec {
     /// Domain appended as `.<hostSuffix>`; default `local`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_suffix: Option<String>,
-    /// Use an Istio VirtualService (not supported by dynamoctl; rejected when enabled).
+    /// Also create an Istio VirtualService (`networking.istio.io/v1beta1`) for the host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub use_virtual_service: Option<bool>,
-    /// Istio gateway of the VirtualService.
+    /// Istio gateway of the VirtualService; default the operator's `ingress.virtualServiceGateway`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub virtual_service_gateway: Option<String>,
     /// IngressClass of the Ingress; the Ingress is only created when it is set.
@@ -416,10 +452,11 @@ pub struct IngressTls {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ScalingAdapter {
-    /// Turn the adapter off (upstream 0.8).
+    /// Upstream 0.8.0's opt-out, accepted and ignored: adapters are opt-in (`enabled`), so
+    /// `disable` never turns one on, and `enabled: true` wins over it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable: Option<bool>,
-    /// Turn the adapter on (upstream 1.x, where it is off by default).
+    /// Create a scaling adapter for this service (upstream 1.x; off by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
 }

@@ -42,7 +42,7 @@ pub struct DynamoComponentDeploymentStatus {
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// The `Available` condition.
+    /// `Available`, `DynamoComponentReady` (the same readiness) and `Valid`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<Condition>>,
     /// Labels that select the component's pods.

@@ -9,7 +9,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BackendFramework, ComponentSpec, Pvc, Restart, ServiceReplicaStatus, SpecTopologyConstraint,
+    BackendFramework, ComponentSpec, Pvc, Restart, RestartStatus, ServiceReplicaStatus,
+    SpecTopologyConstraint,
 };
 
 /// A Dynamo inference graph: a set of services that the operator turns into one
@@ -60,7 +61,7 @@ pub struct DynamoGraphDeploymentSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::api::crd::free_form_object")]
     pub provider_override: Option<serde_json::Value>,
-    /// A restart request (upstream 1.x); not supported by dynamoctl yet: refused on render.
+    /// A restart request: a new `id` restarts every service's pods (`docs/operator.md`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart: Option<Restart>,
     /// Graph-level topology constraint (upstream 1.x); needs Grove: refused on render.
@@ -88,6 +89,9 @@ pub struct DynamoGraphDeploymentStatus {
     /// Replica counts per service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub services: Option<BTreeMap<String, ServiceReplicaStatus>>,
+    /// Progress of the latest restart request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<RestartStatus>,
 }
 
 /// The name of the DynamoComponentDeployment (and its Deployment and Service) a graph's

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Component, ComponentStatuses};
-use crate::api::v1alpha1::{BackendFramework, Restart, SpecTopologyConstraint};
+use crate::api::v1alpha1::{BackendFramework, Restart, RestartStatus, SpecTopologyConstraint};
 
 /// A Dynamo inference graph: a list of components that each become a
 /// DynamoComponentDeployment (and from there a Deployment and Service).
@@ -52,7 +52,7 @@ pub struct DynamoGraphDeploymentSpec {
     /// The inference backend; immutable once set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend_framework: Option<BackendFramework>,
-    /// A restart request; refused on render (not supported yet).
+    /// A restart request: a new `id` restarts every component's pods (`docs/operator.md`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart: Option<Restart>,
     /// Graph-level topology constraint; refused on render.
@@ -80,4 +80,7 @@ pub struct DynamoGraphDeploymentStatus {
     /// Replica counts per component.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub components: Option<ComponentStatuses>,
+    /// Progress of the latest restart request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<RestartStatus>,
 }

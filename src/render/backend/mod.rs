@@ -5,7 +5,7 @@
 mod sglang;
 pub(crate) mod shell;
 mod trtllm;
-mod vllm;
+pub mod vllm;
 
 use serde_json::Value;
 
@@ -23,20 +23,37 @@ pub struct Launch<'a> {
     pub gpus_per_node: i64,
     /// The MPI SSH secret (TRT-LLM).
     pub mpi_secret: &'a str,
+    /// vLLM: an engine spanning nodes uses vLLM's own multiprocessing executor instead of Ray
+    /// ([`vllm::uses_mp`]).
+    pub vllm_mp: bool,
 }
 
-/// Rewrites `main` (the main container) for its node; returns volumes the pod needs besides
-/// its own. Errors say what is wrong with the service (the caller adds where).
+/// What a pod needs besides its main container for a backend's launch.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PodExtras {
+    /// Volumes, after the pod's own.
+    pub volumes: Vec<Value>,
+    /// Init containers, after the pod's own.
+    pub init_containers: Vec<Value>,
+}
+
+/// Rewrites `main` (the main container) for its node; returns what else the pod needs.
+/// Errors say what is wrong with the service (the caller adds where).
 pub fn launch(
     backend: BackendFramework,
     main: &mut Value,
     launch: &Launch<'_>,
-) -> Result<Vec<Value>, String> {
+) -> Result<PodExtras, String> {
     match backend {
-        BackendFramework::Sglang => sglang::launch(main, &launch.node).map(|()| Vec::new()),
-        BackendFramework::Vllm => {
-            vllm::launch(main, &launch.node, launch.gpu_limit).map(|()| Vec::new())
+        BackendFramework::Sglang => {
+            sglang::launch(main, &launch.node).map(|()| PodExtras::default())
         }
-        BackendFramework::Trtllm => trtllm::launch(main, launch),
+        BackendFramework::Vllm => {
+            vllm::launch(main, &launch.node, launch.gpu_limit, launch.vllm_mp)
+        }
+        BackendFramework::Trtllm => trtllm::launch(main, launch).map(|volumes| PodExtras {
+            volumes,
+            ..PodExtras::default()
+        }),
     }
 }

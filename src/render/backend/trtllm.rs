@@ -154,6 +154,7 @@ mod tests {
             gpu_limit: 4,
             gpus_per_node: 4,
             mpi_secret: "mpi-ssh",
+            vllm_mp: false,
         }
     }
 

@@ -15,7 +15,7 @@ pub(crate) fn deployment(r: &Resolved<'_>, pod: Value) -> Result<Value, RenderEr
     Ok(json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": metadata(&r.name, &r.namespace, &r.labels, &r.annotations, r.owner.as_ref()),
+        "metadata": metadata(&r.name, &r.namespace, &r.labels, &r.object_annotations, r.owner.as_ref()),
         "spec": {
             "replicas": r.dcd.spec.component.replicas.unwrap_or(1),
             "selector": { "matchLabels": { LABEL_SELECTOR: r.name } },

@@ -54,7 +54,7 @@ pub fn graph_objects(
             .any(|c| c["spec"].get("startsAfter").is_some());
         cliques.extend(service.cliques);
         groups.extend(service.group);
-        out.extend(services(&r, opts));
+        out.extend(services(&r, opts).map_err(at)?);
     }
     let mut labels = recommended(&name, "podcliqueset", &name);
     labels.insert(LABEL_GRAPH.into(), name.clone());

@@ -48,6 +48,10 @@ pub struct Orchestrators {
     /// Secret with the MPI SSH key pair TRT-LLM multinode pods mount (`mpi.sshSecretName`);
     /// `None` is `mpi-run-ssh-secret`, upstream's chart default.
     pub mpi_ssh_secret_name: Option<String>,
+    /// Namespace the operator copies the MPI SSH secret from into graph namespaces
+    /// (`mpi.sshSecretNamespace`, else the operator's own); `None`: no copying, the secret
+    /// must already exist where the graph runs. Render never reads it.
+    pub mpi_ssh_secret_namespace: Option<String>,
 }
 
 impl Orchestrators {

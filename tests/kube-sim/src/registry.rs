@@ -276,6 +276,27 @@ pub fn builtins() -> Vec<ResourceType> {
             false,
             false,
         ),
+        // Stored, not enforced: the real control plane tests what the policies do.
+        builtin(
+            "admissionregistration.k8s.io",
+            "v1",
+            "ValidatingAdmissionPolicy",
+            "validatingadmissionpolicies",
+            false,
+            &[],
+            true,
+            true,
+        ),
+        builtin(
+            "admissionregistration.k8s.io",
+            "v1",
+            "ValidatingAdmissionPolicyBinding",
+            "validatingadmissionpolicybindings",
+            false,
+            &[],
+            false,
+            true,
+        ),
         builtin(
             "networking.k8s.io",
             "v1",
