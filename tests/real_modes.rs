@@ -58,7 +58,8 @@ fn namespace_scoped_helm_install_by_a_namespace_admin() {
     // The tenant owns one namespace: Kubernetes' `admin` role there, plus the Dynamo
     // resources and the kinds the operator's Role grants that `admin` does not (RBAC only
     // lets a user grant what they hold; the orchestrators' kinds are granted whether or not
-    // their CRDs exist, since the operator detects them at run time). Nothing cluster-scoped.
+    // their CRDs exist, since the operator detects them at run time; Istio's likewise).
+    // Nothing cluster-scoped.
     admin_apply(
         c,
         &format!("tenant-rbac-{ns}"),
@@ -73,7 +74,7 @@ apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata: {{name: dynamo-tenant, namespace: {ns}}}
 rules:
-- apiGroups: [nvidia.com, grove.io, leaderworkerset.x-k8s.io, scheduling.volcano.sh]
+- apiGroups: [nvidia.com, grove.io, leaderworkerset.x-k8s.io, scheduling.volcano.sh, networking.istio.io]
   resources: ['*']
   verbs: [get, list, watch, create, update, patch, delete]
 - apiGroups: [coordination.k8s.io]
@@ -113,7 +114,11 @@ subjects: [{{apiGroup: rbac.authorization.k8s.io, kind: User, name: {user}}}]
             "charts/platform",
             "-n",
             &ns,
+            // The cluster-scoped parts are the cluster admin's: the CRDs and the replica
+            // policy (docs/installation.md, "Without cluster-admin rights").
             "--skip-crds",
+            "--set",
+            "dynamo-operator.replicaPolicy.enabled=false",
             "--set",
             "dynamo-operator.namespaceRestriction.enabled=true",
             "--wait",
