@@ -10,8 +10,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::real::{
-    Cluster, Guard, cluster, get_json, items, ok, operator, run_installed_operator, wait_for,
-    writes,
+    Cluster, Guard, cluster_with_crds, get_json, items, ok, operator, run_installed_operator,
+    wait_for, writes,
 };
 use common::sim::temp_file;
 
@@ -48,9 +48,10 @@ fn marker_exists(c: &Cluster, ns: &str) -> bool {
 
 #[test]
 fn namespace_scoped_helm_install_by_a_namespace_admin() {
-    let Some(c) = cluster() else { return };
     // The CRDs are the cluster admin's job (the chart's crds/ folder needs cluster rights).
-    ok(&c.dynamoctl(&["apply", "crds/"]));
+    let Some(c) = cluster_with_crds() else {
+        return;
+    };
     let ns = c.namespace("real-helm-tenant");
     let user = format!("tenant-{}", std::process::id());
     let tenant = c.kubeconfig_for(&user, &[]);

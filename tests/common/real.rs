@@ -449,42 +449,43 @@ pub fn run_installed_operator(c: &Cluster, ns: &str) -> Option<Guard> {
             }
         })
         .collect();
-    let token = ok(&c
-        .kubectl(&[
-            "create",
-            "token",
-            "dynamo-operator",
-            "-n",
-            ns,
-            "--duration=1h",
-        ])
-        .unwrap());
-    let sa_kubeconfig = c.dir.join(format!("sa-{ns}.kubeconfig"));
-    std::fs::copy(&c.kubeconfig, &sa_kubeconfig).unwrap();
-    let cfg = sa_kubeconfig.to_str().unwrap();
-    ok(&c
-        .kubectl(&[
-            "--kubeconfig",
-            cfg,
-            "config",
-            "set-credentials",
-            "sa",
-            &format!("--token={}", token.trim()),
-        ])
-        .unwrap());
-    ok(&c
-        .kubectl(&[
-            "--kubeconfig",
-            cfg,
-            "config",
-            "set-context",
-            "--current",
-            "--user=sa",
-        ])
-        .unwrap());
+    let sa_kubeconfig = service_account_kubeconfig(c, ns, "dynamo-operator");
     Some(operator(
         &sa_kubeconfig,
         &args,
         &c.dir.join(format!("operator-{ns}.log")),
     ))
+}
+
+/// A kubeconfig authenticating as ServiceAccount `sa` of `ns` (a token from the API server).
+pub fn service_account_kubeconfig(c: &Cluster, ns: &str, sa: &str) -> PathBuf {
+    let token = ok(&c
+        .kubectl(&["create", "token", sa, "-n", ns, "--duration=1h"])
+        .expect("kubectl is installed"));
+    let path = c.dir.join(format!("sa-{ns}-{sa}.kubeconfig"));
+    std::fs::copy(&c.kubeconfig, &path).unwrap();
+    let cfg = path.to_str().unwrap();
+    let token = format!("--token={}", token.trim());
+    for args in [
+        &["config", "set-credentials", "sa", token.as_str()][..],
+        &["config", "set-context", "--current", "--user=sa"][..],
+    ] {
+        let mut all = vec!["--kubeconfig", cfg];
+        all.extend(args);
+        ok(&c.kubectl(&all).expect("kubectl is installed"));
+    }
+    path
+}
+
+/// The shared control plane with the CRDs applied once per test process (`dynamoctl apply
+/// crds/` waits for them to be Established).
+pub fn cluster_with_crds() -> Option<&'static Cluster> {
+    static DONE: Mutex<bool> = Mutex::new(false);
+    let c = cluster()?;
+    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+    if !*done {
+        ok(&c.dynamoctl(&["apply", "crds/"]));
+        *done = true;
+    }
+    Some(c)
 }
