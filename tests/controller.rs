@@ -212,7 +212,10 @@ async fn graph_lifecycle_under_the_controller() {
         },
     )
     .await;
-    eventually(limit, "its Deployment to be garbage collected", || {
+    // A real garbage collector notices owners of a kind created moments ago only after its
+    // discovery resync (30 s in kube-controller-manager), as on a fresh cluster here.
+    let gc_limit = Duration::from_secs(90);
+    eventually(gc_limit, "its Deployment to be garbage collected", || {
         sim.object(
             "apps",
             "deployments",

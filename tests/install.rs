@@ -209,8 +209,7 @@ fn start_operator(
         "--health-probe-bind-address=127.0.0.1:{health_port}"
     ));
     args.push("--metrics-bind-address=127.0.0.1:0".to_string());
-    // A cluster-wide installation serves the conversion webhook (on :9443 in a pod).
-    args.push("--webhook-bind-address=127.0.0.1:0".to_string());
+    args.extend(common::local_webhook_args(&config));
     tokio::process::Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
         .args(&args)
         .arg("--kubeconfig")

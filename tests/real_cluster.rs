@@ -6,11 +6,10 @@
 
 mod common;
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use common::real::{
-    Cluster, cluster, condition, get_json, items, name, ok, operator, run_installed_operator,
+    cluster_with_crds, condition, get_json, items, name, ok, operator, run_installed_operator,
     wait_for, writes,
 };
 use common::sim::{read, temp_file, text};
@@ -20,21 +19,6 @@ const CRDS: [&str; 2] = [
     "dynamographdeployments.nvidia.com",
     "dynamocomponentdeployments.nvidia.com",
 ];
-
-/// The CRDs, applied once per test process by `dynamoctl apply crds/` (which waits for them to
-/// be Established).
-fn with_crds() -> Option<&'static Cluster> {
-    static DONE: Mutex<bool> = Mutex::new(false);
-    let c = cluster()?;
-    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
-    if !*done {
-        ok(&c.dynamoctl(&["apply", "crds/"]));
-        // v1beta1 is the storage version: v1alpha1 requests need the conversion webhook.
-        c.conversion_webhook();
-        *done = true;
-    }
-    Some(c)
-}
 
 /// The checks of a `dynamoctl check -o json` report that did not succeed, except those in
 /// dynamo-leases that are about other namespaces only (left by other tests on the shared
@@ -60,7 +44,7 @@ fn problems_with(report: &Value, ns: &str) -> Vec<String> {
 
 #[test]
 fn crds_are_accepted_and_established() {
-    let Some(c) = with_crds() else { return };
+    let Some(c) = cluster_with_crds() else { return };
     for crd in CRDS {
         let Some(live) = get_json(c, &["get", "crd", crd]) else {
             return;
@@ -82,7 +66,7 @@ fn crds_are_accepted_and_established() {
 
 #[test]
 fn apply_reconcile_wait_runs_pods_made_and_bound_by_the_real_controllers() {
-    let Some(c) = with_crds() else { return };
+    let Some(c) = cluster_with_crds() else { return };
     let ns = c.namespace("real-apply");
     let before = c.audit().len();
     let out = ok(&c.dynamoctl(&[
@@ -147,7 +131,7 @@ fn apply_reconcile_wait_runs_pods_made_and_bound_by_the_real_controllers() {
 
 #[test]
 fn namespace_scoped_operator_converges_writes_nothing_more_and_prunes() {
-    let Some(c) = with_crds() else { return };
+    let Some(c) = cluster_with_crds() else { return };
     let ns = c.namespace("real-operator");
     let log = c.dir.join(format!("operator-{ns}.log"));
     let _operator = operator(
@@ -267,7 +251,7 @@ fn namespace_scoped_operator_converges_writes_nothing_more_and_prunes() {
 
 #[test]
 fn install_then_check_passes_with_real_access_reviews() {
-    let Some(c) = with_crds() else { return };
+    let Some(c) = cluster_with_crds() else { return };
     let ns = c.namespace("real-install");
     ok(&c.dynamoctl(&[
         "install",

@@ -10,8 +10,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::real::{
-    Cluster, Guard, cluster, get_json, items, ok, operator, run_installed_operator, wait_for,
-    writes,
+    Cluster, Guard, cluster_with_crds, get_json, items, ok, operator, run_installed_operator,
+    wait_for, writes,
 };
 use common::sim::temp_file;
 
@@ -48,9 +48,10 @@ fn marker_exists(c: &Cluster, ns: &str) -> bool {
 
 #[test]
 fn namespace_scoped_helm_install_by_a_namespace_admin() {
-    let Some(c) = cluster() else { return };
     // The CRDs are the cluster admin's job (the chart's crds/ folder needs cluster rights).
-    ok(&c.dynamoctl(&["apply", "crds/"]));
+    let Some(c) = cluster_with_crds() else {
+        return;
+    };
     let ns = c.namespace("real-helm-tenant");
     let user = format!("tenant-{}", std::process::id());
     let tenant = c.kubeconfig_for(&user, &[]);
@@ -58,7 +59,8 @@ fn namespace_scoped_helm_install_by_a_namespace_admin() {
     // The tenant owns one namespace: Kubernetes' `admin` role there, plus the Dynamo
     // resources and the kinds the operator's Role grants that `admin` does not (RBAC only
     // lets a user grant what they hold; the orchestrators' kinds are granted whether or not
-    // their CRDs exist, since the operator detects them at run time). Nothing cluster-scoped.
+    // their CRDs exist, since the operator detects them at run time; Istio's likewise).
+    // Nothing cluster-scoped.
     admin_apply(
         c,
         &format!("tenant-rbac-{ns}"),
@@ -73,7 +75,7 @@ apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata: {{name: dynamo-tenant, namespace: {ns}}}
 rules:
-- apiGroups: [nvidia.com, grove.io, leaderworkerset.x-k8s.io, scheduling.volcano.sh]
+- apiGroups: [nvidia.com, grove.io, leaderworkerset.x-k8s.io, scheduling.volcano.sh, networking.istio.io]
   resources: ['*']
   verbs: [get, list, watch, create, update, patch, delete]
 - apiGroups: [coordination.k8s.io]
@@ -113,7 +115,11 @@ subjects: [{{apiGroup: rbac.authorization.k8s.io, kind: User, name: {user}}}]
             "charts/platform",
             "-n",
             &ns,
+            // The cluster-scoped parts are the cluster admin's: the CRDs and the replica
+            // policy (docs/installation.md, "Without cluster-admin rights").
             "--skip-crds",
+            "--set",
+            "dynamo-operator.replicaPolicy.enabled=false",
             "--set",
             "dynamo-operator.namespaceRestriction.enabled=true",
             "--wait",

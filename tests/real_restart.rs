@@ -5,82 +5,8 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::Mutex;
-
-use common::real::{Cluster, cluster};
-use common::sim::text;
+use common::real::{cluster_with_crds, ok, operator, writes};
 use serde_json::Value;
-
-fn ok(out: &Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-fn with_crds() -> Option<&'static Cluster> {
-    static DONE: Mutex<bool> = Mutex::new(false);
-    let c = cluster()?;
-    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
-    if !*done {
-        ok(&c.dynamoctl(&["apply", "crds/"]));
-        *done = true;
-    }
-    Some(c)
-}
-
-/// A child process killed when the test ends, however it ends.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn operator(kubeconfig: &Path, ns: &str, log: &Path) -> Guard {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    Guard(
-        Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
-            .args(["run", "controller"])
-            .arg(format!("--restricted-namespace={ns}"))
-            .arg(format!("--health-probe-bind-address=127.0.0.1:{port}"))
-            .arg("--metrics-bind-address=127.0.0.1:0")
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .env("POD_NAME", "dynamo-operator-real-restart")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(log).unwrap())
-            .spawn()
-            .expect("the operator starts"),
-    )
-}
-
-/// Audit events in `ns` after the first `skip`, successful ones only.
-fn events(c: &Cluster, skip: usize, ns: &str) -> Vec<Value> {
-    c.audit()
-        .into_iter()
-        .skip(skip)
-        .filter(|e| e["objectRef"]["namespace"] == ns)
-        .filter(|e| {
-            e["responseStatus"]["code"]
-                .as_u64()
-                .is_some_and(|c| c < 400)
-        })
-        .collect()
-}
 
 fn is_operator(e: &Value) -> bool {
     e["userAgent"]
@@ -90,10 +16,18 @@ fn is_operator(e: &Value) -> bool {
 
 #[test]
 fn a_sequential_restart_rolls_one_deployment_after_the_other() {
-    let Some(c) = with_crds() else { return };
+    let Some(c) = cluster_with_crds() else { return };
     let ns = c.namespace("real-restart");
     let log = c.dir.join(format!("operator-{ns}.log"));
-    let _operator = operator(&c.kubeconfig, &ns, &log);
+    let _operator = operator(
+        &c.kubeconfig,
+        &[
+            "run".into(),
+            "controller".into(),
+            format!("--restricted-namespace={ns}"),
+        ],
+        &log,
+    );
     let out = ok(&c.dynamoctl(&[
         "apply",
         "-n",
@@ -121,7 +55,7 @@ fn a_sequential_restart_rolls_one_deployment_after_the_other() {
     ]));
     assert!(out.contains("is Ready"), "{out}");
 
-    let events = events(c, before, &ns);
+    let events = writes(c, before, &ns, "");
     let at = |pred: &dyn Fn(&Value) -> bool| events.iter().position(pred);
     let patched = |name: &'static str| {
         move |e: &Value| {

@@ -6,25 +6,14 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
-use common::real::{Cluster, cluster, wait_for};
+use common::real::{Cluster, cluster, ok, run_installed_operator, wait_for};
 use common::sim::{temp_file, text};
 use serde_json::{Value, json};
 
 const ADAPTER_CRD: &str = "dynamographdeploymentscalingadapters.nvidia.com";
-
-fn ok(out: &Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
 
 /// `kubectl get ... -o json`, parsed; `None` when the object does not exist.
 fn get(c: &Cluster, args: &[&str]) -> Option<Value> {
@@ -34,102 +23,6 @@ fn get(c: &Cluster, args: &[&str]) -> Option<Value> {
     out.status
         .success()
         .then(|| serde_json::from_slice(&out.stdout).unwrap())
-}
-
-/// A child process killed when the test ends, however it ends.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A kubeconfig authenticating as ServiceAccount `sa` of `ns` (a token from the API server).
-fn service_account_kubeconfig(c: &Cluster, ns: &str, sa: &str) -> PathBuf {
-    let token = ok(&c
-        .kubectl(&["create", "token", sa, "-n", ns, "--duration=1h"])
-        .unwrap());
-    let path = c.dir.join(format!("sa-{ns}-{sa}.kubeconfig"));
-    std::fs::copy(&c.kubeconfig, &path).unwrap();
-    let cfg = path.to_str().unwrap();
-    let token = format!("--token={}", token.trim());
-    ok(&c
-        .kubectl(&[
-            "--kubeconfig",
-            cfg,
-            "config",
-            "set-credentials",
-            "sa",
-            &token,
-        ])
-        .unwrap());
-    ok(&c
-        .kubectl(&[
-            "--kubeconfig",
-            cfg,
-            "config",
-            "set-context",
-            "--current",
-            "--user=sa",
-        ])
-        .unwrap());
-    path
-}
-
-/// The installed operator of `ns` as its Deployment runs it (its ConfigMap's configuration),
-/// authenticated as its own ServiceAccount: the installed RBAC and the replica policy see the
-/// operator's real identity.
-fn installed_operator(c: &Cluster, ns: &str) -> Guard {
-    let deployment = get(c, &["get", "deployment", "-n", ns, "dynamo-operator"]).unwrap();
-    let config_map = get(c, &["get", "configmap", "-n", ns, "dynamo-operator-config"]).unwrap();
-    let config_file = c.dir.join(format!("operator-config-{ns}.yaml"));
-    std::fs::write(
-        &config_file,
-        config_map["data"]["config.yaml"].as_str().unwrap(),
-    )
-    .unwrap();
-    let args: Vec<String> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap().to_string())
-        .map(|a| {
-            if a.starts_with("--config=") {
-                format!("--config={}", config_file.display())
-            } else {
-                a
-            }
-        })
-        .collect();
-    let kubeconfig = service_account_kubeconfig(c, ns, "dynamo-operator");
-    let log = c.dir.join(format!("operator-{ns}.log"));
-    Guard(
-        Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
-            .args(&args)
-            .arg(format!(
-                "--health-probe-bind-address=127.0.0.1:{}",
-                free_port()
-            ))
-            .arg("--metrics-bind-address=127.0.0.1:0")
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .env("POD_NAME", format!("dynamo-operator-{ns}"))
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(log).unwrap())
-            .spawn()
-            .expect("the operator starts"),
-    )
 }
 
 fn graph_file(ns: &str, adapter: bool) -> PathBuf {
@@ -244,7 +137,9 @@ fn kubectl_scale_and_an_hpa_drive_a_service_under_the_replica_policy() {
     let Some(c) = cluster() else { return };
     let ns = c.namespace("real-scaling");
     ok(&c.dynamoctl(&["install", "--namespace-scoped", "-n", &ns]));
-    let _operator = installed_operator(c, &ns);
+    let Some(_operator) = run_installed_operator(c, &ns) else {
+        return;
+    };
     let file = graph_file(&ns, true);
     ok(&c.dynamoctl(&["apply", file.to_str().unwrap()]));
     let limit = Duration::from_secs(90);

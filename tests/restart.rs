@@ -432,6 +432,14 @@ async fn upstreams_extra_services_and_hash_annotations_are_cleaned_up() {
         .await
         .unwrap();
 
+    // The component as upstream's operator left it: with its finalizer (upstream puts it on
+    // every component it manages), which is what marks it for the takeover.
+    let dcds: Api<dynamoctl::api::DynamoComponentDeployment> = Api::namespaced(sim.client(), NS);
+    let body = json!({"metadata": {"finalizers": ["nvidia.com/finalizer"]}});
+    dcds.patch(DECODE.1, &PatchParams::default(), &Patch::Merge(&body))
+        .await
+        .unwrap();
+
     let exists = |name: String| sim.object("", "services", NS, &name).is_some();
     eventually("upstream's Services to be deleted", || {
         !exists(format!("{}-p", DECODE.1)) && !exists(format!("{}-d", DECODE.1))
@@ -455,6 +463,13 @@ async fn upstreams_extra_services_and_hash_annotations_are_cleaned_up() {
     assert!(
         exists(DECODE.1.to_string()),
         "the component's own Service stays"
+    );
+    assert!(
+        sim.object("nvidia.com", "dynamocomponentdeployments", NS, DECODE.1)
+            .is_some_and(|d| d["metadata"]["finalizers"]
+                .as_array()
+                .is_none_or(|f| f.is_empty())),
+        "upstream's finalizer is dropped after its Services"
     );
 }
 

@@ -410,10 +410,6 @@ impl Reconciler {
             }
         };
         changes.extend(self.ensure_all(&objects).await?);
-        changes.extend(
-            self.remove_upstream_services(&name, &ns, dcd.uid().as_deref())
-                .await?,
-        );
         let groups = super::multinode::runs_groups(dcd);
         if groups {
             changes.extend(self.prune_groups(dcd, &objects).await?);

@@ -529,12 +529,8 @@ async fn reconcile_component(
     ctx: Arc<Context>,
 ) -> Result<Action, ClusterError> {
     let ns = dcd.namespace().unwrap_or_default();
-    if (ctx.may_write)(&ns)
-        && ctx
-            .reconciler
-            .release_upstream_finalizer(dcd.as_ref())
-            .await?
-    {
+    if (ctx.may_write)(&ns) && ctx.reconciler.take_over_component(dcd.as_ref()).await? {
+        // Taken over from upstream's operator; the next event brings the updated component.
         return Ok(Action::await_change());
     }
     if !(ctx.may_write)(&ns) || dcd.meta().deletion_timestamp.is_some() {

@@ -7,7 +7,8 @@
 //!   operator nobody removes it and deletion hangs forever; dynamoctl needs no cleanup
 //!   (garbage collection removes the children), so the finalizer is simply dropped.
 //! - `<dcd>-p` (and `<dcd>-d`, debug mode) Services: upstream 0.8 created them per component
-//!   next to `<dcd>` (`getServiceName`); dynamoctl renders only `<dcd>`.
+//!   next to `<dcd>` (`getServiceName`); dynamoctl renders only `<dcd>`. They are looked for
+//!   only while the component still carries upstream's finalizer.
 //! - `nvidia.com/last-applied-hash` / `nvidia.com/last-applied-generation`: upstream's
 //!   change detection (`controller_common/resource.go`); meaningless here.
 
@@ -16,6 +17,7 @@ use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 
 use super::reconcile::Reconciler;
+use crate::api::DynamoComponentDeployment;
 use crate::cluster::{ClusterError, ObjectRef, retry};
 
 /// Upstream's finalizer on graphs and components.
@@ -66,9 +68,27 @@ impl Reconciler {
         }
     }
 
+    /// Takes a component over from upstream's operator, once: while it still carries
+    /// upstream's finalizer (upstream puts it on every component it manages), deletes the
+    /// extra Services upstream made for it, then drops the finalizer. Returns whether it
+    /// wrote. The Services go first, so a failure is retried while the marker is still there;
+    /// components that were never upstream's cost no request here.
+    pub async fn take_over_component(
+        &self,
+        dcd: &DynamoComponentDeployment,
+    ) -> Result<bool, ClusterError> {
+        if !dcd.finalizers().iter().any(|f| f == UPSTREAM_FINALIZER) {
+            return Ok(false);
+        }
+        let ns = dcd.namespace().unwrap_or_else(|| "default".to_string());
+        self.remove_upstream_services(&dcd.name_any(), &ns, dcd.uid().as_deref())
+            .await?;
+        self.release_upstream_finalizer(dcd).await
+    }
+
     /// Deletes upstream's `<component>-p` / `<component>-d` Services that the component
     /// controls; returns what was deleted.
-    pub(super) async fn remove_upstream_services(
+    async fn remove_upstream_services(
         &self,
         component: &str,
         namespace: &str,

@@ -236,6 +236,12 @@ pub async fn with_crds(kubelet: bool) -> Option<TestCluster> {
         "{}",
         super::sim::text(&out.stderr)
     );
+    // The simulator converts by itself; a real API server stores v1beta1 and needs the
+    // conversion webhook for every v1alpha1 request. (Blocking: nothing on this runtime
+    // needs to run meanwhile on the real backend.)
+    if let Some(real) = cluster.real() {
+        real.conversion_webhook();
+    }
     Some(cluster)
 }
 

@@ -47,3 +47,26 @@ pub fn dynamoctl(dir: &Path, args: &[&str]) -> Output {
 pub mod cluster;
 pub mod real;
 pub mod sim;
+
+/// Flags that make an installed operator, run here outside its cluster, serve its conversion
+/// webhook on 127.0.0.1 and point the CRDs there (`--webhook-url`) instead of at the in-cluster
+/// Service no pod backs. Empty for an installation that serves none (namespace-scoped).
+pub fn local_webhook_args(config_yaml: &str) -> Vec<String> {
+    let config: serde_json::Value = serde_saphyr::from_str(config_yaml).unwrap_or_default();
+    let serves = config
+        .pointer("/server/webhook/serviceName")
+        .and_then(serde_json::Value::as_str)
+        .is_some_and(|s| !s.is_empty());
+    if !serves {
+        return Vec::new();
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    vec![
+        format!("--webhook-url=https://127.0.0.1:{port}/convert"),
+        format!("--webhook-bind-address=127.0.0.1:{port}"),
+    ]
+}

@@ -34,6 +34,21 @@ pub struct Cluster {
     /// The supervisor we started, if we did. The shared one lives in a static (never dropped;
     /// it exits with this process); a dedicated one is stopped and its directory removed on drop.
     supervisor: Option<Mutex<Child>>,
+    /// The conversion webhook this process serves for it ([`Cluster::conversion_webhook`]):
+    /// its URL and process (which ends when dropped or when this process exits).
+    webhook: OnceLock<(String, WebhookProcess)>,
+}
+
+/// A `run controller --webhook-only` process: its shell waits on our stdin, so it ends when
+/// this test process does; dropping it ends it sooner.
+struct WebhookProcess(Mutex<Child>);
+
+impl Drop for WebhookProcess {
+    fn drop(&mut self) {
+        let child = self.0.get_mut().unwrap_or_else(|e| e.into_inner());
+        drop(child.stdin.take());
+        let _ = child.wait();
+    }
 }
 
 static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
@@ -65,6 +80,7 @@ fn start_shared() -> Option<Cluster> {
             kubeconfig,
             dir,
             supervisor: None,
+            webhook: OnceLock::new(),
         });
     }
     launch("shared")
@@ -146,11 +162,14 @@ fn launch(name: &str) -> Option<Cluster> {
         kubeconfig: dir.join("kubeconfig"),
         dir,
         supervisor: Some(Mutex::new(child)),
+        webhook: OnceLock::new(),
     })
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        // The webhook first: it would only log errors once its API server is gone.
+        drop(self.webhook.take());
         // SIGKILL: the components die with the supervisor (Pdeathsig), so nothing outlives it.
         if let Some(child) = self.supervisor.take() {
             let mut child = child.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -316,14 +335,13 @@ impl Cluster {
 pub const WEBHOOK_NAMESPACE: &str = "dynamoctl-conversion";
 
 impl Cluster {
-    /// Serves the conversion webhook for the rest of this test process: the CRDs store
-    /// v1beta1, so every v1alpha1 request goes through it. A `run controller --webhook-only`
-    /// outside the cluster, as docs/operator.md describes (`--webhook-url` on 127.0.0.1); it
-    /// stops when this process exits (its shell waits on our stdin). Call after the CRDs are
-    /// applied; returns the URL the CRDs now name.
+    /// Serves the conversion webhook for this control plane while it (or this test process)
+    /// lives: the CRDs store v1beta1, so every v1alpha1 request goes through it. A
+    /// `run controller --webhook-only` outside the cluster, as docs/operator.md describes
+    /// (`--webhook-url` on 127.0.0.1). Call after the CRDs are applied; returns the URL the
+    /// CRDs now name.
     pub fn conversion_webhook(&self) -> String {
-        static URL: OnceLock<(String, Mutex<Child>)> = OnceLock::new();
-        let (url, _) = URL.get_or_init(|| {
+        let (url, _) = self.webhook.get_or_init(|| {
             let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .unwrap()
                 .local_addr()
@@ -383,7 +401,7 @@ impl Cluster {
                     .success()
                 },
             );
-            (url, Mutex::new(child))
+            (url, WebhookProcess(Mutex::new(child)))
         });
         url.clone()
     }
@@ -507,13 +525,10 @@ pub fn run_installed_operator(c: &Cluster, ns: &str) -> Option<Guard> {
     let deployment = get_json(c, &["get", "deployment", "-n", ns, "dynamo-operator"])?;
     // The configuration the Deployment mounts from its ConfigMap, as a local file.
     let config_map = get_json(c, &["get", "configmap", "-n", ns, "dynamo-operator-config"])?;
+    let config = config_map["data"]["config.yaml"].as_str().unwrap();
     let config_file = c.dir.join(format!("operator-config-{ns}.yaml"));
-    std::fs::write(
-        &config_file,
-        config_map["data"]["config.yaml"].as_str().unwrap(),
-    )
-    .unwrap();
-    let args: Vec<String> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    std::fs::write(&config_file, config).unwrap();
+    let mut args: Vec<String> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
         .as_array()
         .unwrap()
         .iter()
@@ -526,42 +541,46 @@ pub fn run_installed_operator(c: &Cluster, ns: &str) -> Option<Guard> {
             }
         })
         .collect();
-    let token = ok(&c
-        .kubectl(&[
-            "create",
-            "token",
-            "dynamo-operator",
-            "-n",
-            ns,
-            "--duration=1h",
-        ])
-        .unwrap());
-    let sa_kubeconfig = c.dir.join(format!("sa-{ns}.kubeconfig"));
-    std::fs::copy(&c.kubeconfig, &sa_kubeconfig).unwrap();
-    let cfg = sa_kubeconfig.to_str().unwrap();
-    ok(&c
-        .kubectl(&[
-            "--kubeconfig",
-            cfg,
-            "config",
-            "set-credentials",
-            "sa",
-            &format!("--token={}", token.trim()),
-        ])
-        .unwrap());
-    ok(&c
-        .kubectl(&[
-            "--kubeconfig",
-            cfg,
-            "config",
-            "set-context",
-            "--current",
-            "--user=sa",
-        ])
-        .unwrap());
+    args.extend(super::local_webhook_args(config));
+    let sa_kubeconfig = service_account_kubeconfig(c, ns, "dynamo-operator");
     Some(operator(
         &sa_kubeconfig,
         &args,
         &c.dir.join(format!("operator-{ns}.log")),
     ))
+}
+
+/// A kubeconfig authenticating as ServiceAccount `sa` of `ns` (a token from the API server).
+pub fn service_account_kubeconfig(c: &Cluster, ns: &str, sa: &str) -> PathBuf {
+    let token = ok(&c
+        .kubectl(&["create", "token", sa, "-n", ns, "--duration=1h"])
+        .expect("kubectl is installed"));
+    let path = c.dir.join(format!("sa-{ns}-{sa}.kubeconfig"));
+    std::fs::copy(&c.kubeconfig, &path).unwrap();
+    let cfg = path.to_str().unwrap();
+    let token = format!("--token={}", token.trim());
+    for args in [
+        &["config", "set-credentials", "sa", token.as_str()][..],
+        &["config", "set-context", "--current", "--user=sa"][..],
+    ] {
+        let mut all = vec!["--kubeconfig", cfg];
+        all.extend(args);
+        ok(&c.kubectl(&all).expect("kubectl is installed"));
+    }
+    path
+}
+
+/// The shared control plane with the CRDs applied once per test process (`dynamoctl apply
+/// crds/` waits for them to be Established).
+pub fn cluster_with_crds() -> Option<&'static Cluster> {
+    static DONE: Mutex<bool> = Mutex::new(false);
+    let c = cluster()?;
+    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+    if !*done {
+        ok(&c.dynamoctl(&["apply", "crds/"]));
+        // v1beta1 is the storage version: v1alpha1 requests need the conversion webhook.
+        c.conversion_webhook();
+        *done = true;
+    }
+    Some(c)
 }

@@ -3,7 +3,8 @@
 //! clients must tolerate either timing).
 //!
 //! - a dependent whose every `ownerReferences[].uid` is gone is deleted
-//!   (background); a dependent with some owners left loses the dangling refs;
+//!   (background), also when it is written after its owner went; a dependent
+//!   with some owners left loses the dangling refs;
 //! - an owner deleted with `propagationPolicy=Foreground` carries the
 //!   `foregroundDeletion` finalizer until its dependents are gone;
 //! - `Orphan` strips the owner's refs from dependents, then drops the `orphan` finalizer;
@@ -44,6 +45,13 @@ fn has_metadata_finalizers(obj: &Value) -> bool {
 }
 
 impl State {
+    /// Whether `obj` names an owner that is not (or no longer) stored.
+    pub(crate) fn names_absent_owner(&self, obj: &Value) -> bool {
+        owner_uids(obj)
+            .iter()
+            .any(|u| self.store.by_uid(u).is_none())
+    }
+
     /// Runs GC passes until nothing changes.
     pub(crate) fn gc(&mut self) {
         if self.gc_running {

@@ -61,6 +61,29 @@ async fn finalizers_hold_deletion_until_removed() {
 }
 
 #[tokio::test]
+async fn a_dependent_written_after_its_owner_went_is_collected() {
+    bounded(async {
+        let sim = sim().await;
+        let api: Api<ConfigMap> = Api::default_namespaced(sim.client());
+        let owner = api.create(&PostParams::default(), &cm("owner", json!({}))).await.unwrap();
+        api.delete("owner", &DeleteParams::background()).await.unwrap();
+        // A controller that read the owner before its deletion writes a dependent after it.
+        api.create(&PostParams::default(), &cm("late", owned_by(&owner))).await.unwrap();
+        assert!(api.get_opt("late").await.unwrap().is_none(), "late dependent should be collected");
+        // One owner left: it keeps the object, minus the dangling reference.
+        let alive = api.create(&PostParams::default(), &cm("alive", json!({}))).await.unwrap();
+        let mut two = owned_by(&owner);
+        two["ownerReferences"].as_array_mut().unwrap().push(json!({"apiVersion": "v1", "kind": "ConfigMap", "name": "alive", "uid": alive.metadata.uid}));
+        api.create(&PostParams::default(), &cm("shared", two)).await.unwrap();
+        let shared = api.get("shared").await.unwrap();
+        let refs = shared.metadata.owner_references.unwrap_or_default();
+        assert_eq!(refs.len(), 1);
+        assert_eq!(refs[0].uid, alive.metadata.uid.unwrap());
+    })
+    .await
+}
+
+#[tokio::test]
 async fn background_deletion_collects_dependents_recursively() {
     bounded(async {
         let sim = sim().await;

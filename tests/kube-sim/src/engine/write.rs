@@ -151,6 +151,12 @@ impl State {
         {
             self.registry.insert(t);
         }
+        // A dependent written after its owner went (a controller racing the owner's
+        // deletion) is collected, as the real garbage collector does when it sees a
+        // dependent whose owner it cannot find.
+        if self.names_absent_owner(obj) {
+            self.gc();
+        }
     }
 
     /// PUT: replace an object (or its status / scale).
