@@ -110,6 +110,47 @@ async fn wait_times_out_naming_what_is_not_ready() {
     sim.stop().await;
 }
 
+/// `apply --wait` with no operator anywhere: the graph is applied, then, after the grace an
+/// operator that is still starting gets (one Lease duration), exit 1 naming the namespace;
+/// with `--timeout` shorter than that grace, the timeout bounds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_without_an_operator_says_so_and_fails() {
+    let Some(sim) = common::cluster::with_crds(false).await else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    let out = dynamoctl(
+        &sim,
+        &[
+            "apply",
+            "examples/mocker-agg.yaml",
+            "--wait",
+            "--timeout",
+            "3s",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: no operator manages namespace default"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        sim.object(
+            "nvidia.com",
+            "dynamographdeployments",
+            "default",
+            "mocker-agg"
+        )
+        .is_some(),
+        "the graph is applied all the same"
+    );
+    // Bounded by the 3 s timeout, not the 15 s grace (a wide margin for a loaded machine).
+    assert!(started.elapsed() < std::time::Duration::from_secs(12));
+    sim.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_sends_nothing() {
     let Some(sim) = TestCluster::start(false).await else {

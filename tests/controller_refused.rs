@@ -7,7 +7,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::sim::{read, with_crds};
+use common::cluster::with_crds;
+use common::sim::read;
 use kube::Api;
 use kube::api::{DynamicObject, PostParams};
 use serde_json::{Value, json};
@@ -22,10 +23,12 @@ fn free_port() -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_field_applied_around_dynamoctl_fails_validation_by_name() {
-    let sim = with_crds(false).await;
+    let Some(sim) = with_crds(false).await else {
+        return;
+    };
     let mut graph: Value = serde_saphyr::from_str(&read("examples/mocker-agg.yaml")).unwrap();
     graph["metadata"]["namespace"] = json!("default");
-    graph["spec"]["restart"] = json!({ "id": "r1" });
+    graph["spec"]["priorityClassName"] = json!("high");
     graph["spec"]["services"]["Worker"]["frontendSidecar"] = json!({ "image": "x" });
     // Straight to the API server, as `kubectl apply` would send it.
     let resource = kube::api::ApiResource {
@@ -87,7 +90,7 @@ async fn a_refused_field_applied_around_dynamoctl_fails_validation_by_name() {
     };
     assert!(message.starts_with("Validation failed: "), "{message}");
     assert!(
-        message.contains("spec.restart asks for graph restarts"),
+        message.contains("spec.priorityClassName asks for Grove PodCliqueSets"),
         "{message}"
     );
     assert!(
@@ -137,7 +140,7 @@ async fn a_refused_field_applied_around_dynamoctl_fails_validation_by_name() {
                 e.note
                     .as_deref()
                     .unwrap_or_default()
-                    .contains("spec.restart"),
+                    .contains("spec.priorityClassName"),
                 "{e:?}"
             );
             break;

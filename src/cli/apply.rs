@@ -215,7 +215,14 @@ pub async fn run(args: ApplyArgs) -> Result<ExitCode, Error> {
         any: Reconciler::new(applier, RenderOptions::default()),
     };
     if !args.reconcile && !graphs.is_empty() {
-        let unmanaged = unmanaged_namespaces(&reconcilers.any, &graphs).await?;
+        let mut unmanaged = unmanaged_namespaces(&reconcilers.any, &graphs).await?;
+        // An operator whose pod just became Ready may still be electing its leader (within
+        // one Lease duration): `--wait` gives it that long before giving up.
+        let grace_end = Instant::now() + OPERATOR_START_GRACE.min(args.timeout);
+        while args.wait && !unmanaged.is_empty() && Instant::now() < grace_end {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            unmanaged = unmanaged_namespaces(&reconcilers.any, &graphs).await?;
+        }
         for ns in &unmanaged {
             eprintln!(
                 "warning: no operator manages namespace {ns}: no live {NAMESPACE_SCOPE_LEASE} Lease there and no live cluster-wide operator; \
@@ -289,6 +296,10 @@ fn namespace_of(applier: &Applier, g: &ObjectRef) -> String {
         .clone()
         .unwrap_or_else(|| applier.default_namespace.clone())
 }
+
+/// How long `apply --wait` looks for an operator that is starting: a leader election's
+/// Lease duration (15 s), the longest a Ready operator pod goes without claiming.
+const OPERATOR_START_GRACE: Duration = Duration::from_secs(15);
 
 /// Namespaces of `graphs` that no live operator manages.
 pub(super) async fn unmanaged_namespaces(

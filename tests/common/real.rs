@@ -175,7 +175,12 @@ impl Drop for Cluster {
             let mut child = child.into_inner().unwrap_or_else(|e| e.into_inner());
             let _ = child.kill();
             let _ = child.wait();
-            let _ = std::fs::remove_dir_all(&self.dir);
+            // A failed test's logs (components, operators, audit) are what explains it.
+            if std::thread::panicking() {
+                eprintln!("control plane logs kept in {}", self.dir.display());
+            } else {
+                let _ = std::fs::remove_dir_all(&self.dir);
+            }
         }
     }
 }
