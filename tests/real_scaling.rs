@@ -9,11 +9,16 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
-use common::real::{Cluster, cluster, ok, run_installed_operator, wait_for};
+use common::real::{Cluster, cluster_with_crds, ok, run_installed_operator, wait_for};
 use common::sim::{temp_file, text};
 use serde_json::{Value, json};
 
 const ADAPTER_CRD: &str = "dynamographdeploymentscalingadapters.nvidia.com";
+
+/// Graphs as v1alpha1: kubectl's plain `dgd` is the preferred version, v1beta1, whose
+/// services are a `components` list (and a short name ignores a version after it:
+/// `dgd.v1alpha1.nvidia.com` is read as v1beta1).
+const DGD_V1ALPHA1: &str = "dynamographdeployments.v1alpha1.nvidia.com";
 
 /// `kubectl get ... -o json`, parsed; `None` when the object does not exist.
 fn get(c: &Cluster, args: &[&str]) -> Option<Value> {
@@ -40,7 +45,7 @@ fn graph_file(ns: &str, adapter: bool) -> PathBuf {
 }
 
 fn worker_replicas(c: &Cluster, ns: &str) -> Option<Value> {
-    get(c, &["get", "dgd", "g", "-n", ns])?
+    get(c, &["get", DGD_V1ALPHA1, "g", "-n", ns])?
         .pointer("/spec/services/Worker/replicas")
         .cloned()
 }
@@ -63,7 +68,7 @@ fn patch_replicas_as(
     let body = json!({"spec": {"services": {service: {"replicas": n}}}}).to_string();
     c.kubectl(&[
         "patch",
-        "dgd",
+        DGD_V1ALPHA1,
         "g",
         "-n",
         ns,
@@ -81,8 +86,9 @@ fn patch_replicas_as(
 
 #[test]
 fn the_adapter_crd_serves_scale_and_refuses_negative_replicas() {
-    let Some(c) = cluster() else { return };
-    ok(&c.dynamoctl(&["apply", "crds/"]));
+    let Some(c) = cluster_with_crds() else {
+        return;
+    };
     let Some(crd) = get(c, &["get", "crd", ADAPTER_CRD]) else {
         return;
     };
@@ -134,7 +140,10 @@ fn the_adapter_crd_serves_scale_and_refuses_negative_replicas() {
 
 #[test]
 fn kubectl_scale_and_an_hpa_drive_a_service_under_the_replica_policy() {
-    let Some(c) = cluster() else { return };
+    // The CRDs and the conversion webhook first: the install keeps the CRDs' live conversion.
+    let Some(c) = cluster_with_crds() else {
+        return;
+    };
     let ns = c.namespace("real-scaling");
     ok(&c.dynamoctl(&["install", "--namespace-scoped", "-n", &ns]));
     let Some(_operator) = run_installed_operator(c, &ns) else {
@@ -202,6 +211,30 @@ fn kubectl_scale_and_an_hpa_drive_a_service_under_the_replica_policy() {
             && refusal.contains("scaling adapter")
             && refusal.contains("kubectl scale dgdsa/g-worker"),
         "{refusal}"
+    );
+    // ... in either version: the policy judges a v1beta1 request converted to v1alpha1.
+    let out = c
+        .kubectl(&[
+            "patch",
+            "dynamographdeployments.v1beta1.nvidia.com",
+            "g",
+            "-n",
+            &ns,
+            "--type",
+            "json",
+            "-p",
+            r#"[{"op": "test", "path": "/spec/components/1/name", "value": "Worker"},
+                {"op": "replace", "path": "/spec/components/1/replicas", "value": 4}]"#,
+            "--as",
+            "alice",
+            "--as-group",
+            &group,
+        ])
+        .unwrap();
+    assert!(
+        !out.status.success() && text(&out.stderr).contains("scaling adapter"),
+        "{}",
+        text(&out.stderr)
     );
     // ... and another ServiceAccount; but not a change of a service without an adapter.
     let bob = format!("system:serviceaccount:{ns}:bob");

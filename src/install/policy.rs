@@ -74,7 +74,9 @@ pub fn replica_policy(labels: &Value, namespace: Option<&str>) -> Value {
             ],
             "validations": [{
                 "expression": "size(variables.changed) == 0 || variables.trusted",
-                "messageExpression": "'spec.services.' + variables.changed[0] + '.replicas cannot be changed directly while the service has a scaling adapter; scale its DynamoGraphDeploymentScalingAdapter instead (kubectl scale dgdsa/' + object.metadata.name + '-' + variables.changed[0].lowerAscii() + ' --replicas=N)'",
+                // Version-neutral wording: a v1beta1 request is judged as v1alpha1, whose path
+                // (spec.services.X) the user did not write.
+                "messageExpression": "'the replicas of service ' + variables.changed[0] + ' cannot be changed directly while it has a scaling adapter; scale its DynamoGraphDeploymentScalingAdapter instead (kubectl scale dgdsa/' + object.metadata.name + '-' + variables.changed[0].lowerAscii() + ' --replicas=N)'",
                 "reason": "Forbidden",
             }],
         },
