@@ -136,15 +136,18 @@ impl TestCluster {
         }
     }
 
-    /// One stored object (`group` `""` for the core group), or `None`.
+    /// One stored object (`group` `""` for the core group), or `None`. Dynamo's kinds come
+    /// back as v1alpha1, the version the tests write them in: the simulator keeps an object in
+    /// the version it was written in, a real API server would answer with its preferred one
+    /// (v1beta1).
     pub fn object(&self, group: &str, resource: &str, ns: &str, name: &str) -> Option<Value> {
         match self {
             TestCluster::Sim(sim) => sim.object(group, resource, ns, name),
             TestCluster::Real(r) => {
-                let kind = if group.is_empty() {
-                    resource.to_string()
-                } else {
-                    format!("{resource}.{group}")
+                let kind = match group {
+                    "" => resource.to_string(),
+                    "nvidia.com" => format!("{resource}.v1alpha1.{group}"),
+                    _ => format!("{resource}.{group}"),
                 };
                 let mut args = vec!["get", kind.as_str(), name, "-o", "json"];
                 if !ns.is_empty() {
