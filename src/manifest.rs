@@ -225,8 +225,14 @@ fn read_object(
     let subject = format!("{kind} {namespace}/{name}");
     let is_dynamo = matches!(kind, "DynamoGraphDeployment" | "DynamoComponentDeployment");
     if !is_dynamo {
-        if kind == "DynamoGraphDeploymentScalingAdapter" && api_version == V1ALPHA1 {
-            let problems = crate::api::scaling_adapter::check(value);
+        let check: Option<fn(&Value) -> Vec<(Vec<String>, String)>> = match kind {
+            _ if api_version != V1ALPHA1 => None,
+            "DynamoGraphDeploymentScalingAdapter" => Some(crate::api::scaling_adapter::check),
+            "DynamoModel" => Some(crate::api::model::check),
+            _ => None,
+        };
+        if let Some(check) = check {
+            let problems = check(value);
             if !problems.is_empty() {
                 return Err(problems
                     .into_iter()

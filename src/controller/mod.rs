@@ -5,8 +5,10 @@
 mod adapter;
 pub mod exclusion;
 pub mod leader;
+mod lora;
 pub mod marker;
 pub mod metrics;
+pub mod model;
 mod multinode;
 pub mod operator;
 pub mod prerequisites;
