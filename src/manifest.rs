@@ -225,26 +225,24 @@ fn read_object(
     let subject = format!("{kind} {namespace}/{name}");
     let is_dynamo = matches!(kind, "DynamoGraphDeployment" | "DynamoComponentDeployment");
     if !is_dynamo {
-        let check: Option<fn(&Value) -> Vec<(Vec<String>, String)>> = match kind {
-            _ if api_version != V1ALPHA1 => None,
-            "DynamoGraphDeploymentScalingAdapter" => Some(crate::api::scaling_adapter::check),
-            "DynamoModel" => Some(crate::api::model::check),
-            _ => None,
+        // Our other kinds are checked against their schemas; anything else passes through.
+        let problems = match kind {
+            _ if api_version != V1ALPHA1 => Vec::new(),
+            "DynamoGraphDeploymentScalingAdapter" => crate::api::scaling_adapter::check(value),
+            "DynamoModel" => crate::api::model::check(value),
+            _ => Vec::new(),
         };
-        if let Some(check) = check {
-            let problems = check(value);
-            if !problems.is_empty() {
-                return Err(problems
-                    .into_iter()
-                    .map(|(path, message)| Problem {
-                        file: manifest.file.clone(),
-                        position: manifest.document.position_of(&path),
-                        subject: subject.clone(),
-                        path: display_path(&path),
-                        message,
-                    })
-                    .collect());
-            }
+        if !problems.is_empty() {
+            return Err(problems
+                .into_iter()
+                .map(|(path, message)| Problem {
+                    file: manifest.file.clone(),
+                    position: manifest.document.position_of(&path),
+                    subject: subject.clone(),
+                    path: display_path(&path),
+                    message,
+                })
+                .collect());
         }
         manifest.object = Object::Other(value.clone());
         return Ok(manifest);
