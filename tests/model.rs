@@ -12,14 +12,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::cluster::{TestCluster, with_crds};
+use common::cluster::{TestCluster, sim_only_with_crds, with_crds};
 use common::sim::{run, temp_file, text};
 use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use kube::api::{Api, DeleteParams, DynamicObject, PostParams};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::discovery::ApiResource;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
@@ -166,9 +166,18 @@ fn model_yaml(name: &str, model_type: &str) -> String {
     )
 }
 
-/// The cluster with the DynamoModel CRD, and the operator running against it.
-async fn start() -> Option<(TestCluster, Child)> {
-    let cluster = with_crds(false).await?;
+/// Why the tests with workers run on the simulator only.
+const LOOPBACK: &str =
+    "workers on 127.0.0.1 (a real API server refuses EndpointSlices with loopback addresses)";
+
+/// The cluster with the DynamoModel CRD, and the operator running against it; `sim_only`
+/// for tests that need workers (see [`LOOPBACK`]).
+async fn start(sim_only: bool) -> Option<(TestCluster, Child)> {
+    let cluster = if sim_only {
+        sim_only_with_crds(LOOPBACK, false).await?
+    } else {
+        with_crds(false).await?
+    };
     let out = run(
         &cluster,
         &["apply", "crds/nvidia.com_dynamomodels.yaml"],
@@ -236,7 +245,7 @@ fn loads_of(worker: &Worker, lora: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lora_is_loaded_on_every_endpoint_and_unloaded_when_deleted() {
-    let Some((cluster, _controller)) = start().await else {
+    let Some((cluster, _controller)) = start(true).await else {
         return;
     };
     let (a, b) = (Worker::start(200).await, Worker::start(200).await);
@@ -297,8 +306,55 @@ async fn a_lora_is_loaded_on_every_endpoint_and_unloaded_when_deleted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_without_endpoints_says_so_and_its_deletion_completes() {
+    let Some((cluster, _controller)) = start(false).await else {
+        return;
+    };
+    apply(&cluster, "lora.yaml", &model_yaml("lonely", "lora")).await;
+    eventually("no services found", || {
+        model(&cluster, "lonely").is_some_and(|m| {
+            m["metadata"]["finalizers"] == json!(["nvidia.com/finalizer"])
+                && condition(&m, "ServicesFound")
+                    .is_some_and(|c| c["status"] == "False" && c["reason"] == "NoServicesFound")
+                && condition(&m, "EndpointsReady")
+                    .is_some_and(|c| c["status"] == "False" && c["reason"] == "NoEndpoints")
+        })
+    })
+    .await;
+    let m = model(&cluster, "lonely").unwrap();
+    assert_eq!(
+        condition(&m, "EndpointsReady").unwrap()["message"],
+        "No endpoint slices found for base model Qwen/Qwen3-0.6B"
+    );
+    assert_eq!(m["status"]["totalEndpoints"], 0);
+
+    // A real API server keeps the base model itself (the CRD's CEL transition rule, no
+    // webhook); the simulator evaluates no CEL (`api::model` tests the rule client-side).
+    let api: Api<DynamicObject> = Api::namespaced_with(cluster.client(), "default", &models_api());
+    if cluster.real().is_some() {
+        let patch = json!({ "spec": { "baseModelName": "other/model" } });
+        let refused = api
+            .patch("lonely", &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("spec.baseModelName is immutable"),
+            "{refused}"
+        );
+    }
+
+    api.delete("lonely", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("the model deleted", || model(&cluster, "lonely").is_none()).await;
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_worker_keeps_the_lora_not_ready_and_is_retried() {
-    let Some((cluster, _controller)) = start().await else {
+    let Some((cluster, _controller)) = start(true).await else {
         return;
     };
     // No endpoints yet: both conditions say so.
