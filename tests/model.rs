@@ -170,6 +170,37 @@ fn model_yaml(name: &str, model_type: &str) -> String {
 const LOOPBACK: &str =
     "workers on 127.0.0.1 (a real API server refuses EndpointSlices with loopback addresses)";
 
+/// `dynamoctl run controller` against `cluster` (killed when dropped), with short leases.
+fn spawn(cluster: &TestCluster, pod: &str, extra: &[&str]) -> Child {
+    let addr = format!(
+        "127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
+    Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
+        .args(["run", "controller", "--kubeconfig"])
+        .arg(cluster.kubeconfig_path())
+        .args(["--health-probe-bind-address", &addr])
+        .args(["--metrics-bind-address", &addr, "--resync", "2s"])
+        .args(["--namespace-scope-lease-duration", "3s"])
+        .args(["--namespace-scope-lease-renew-interval", "1s"])
+        .args(["--leader-election-lease-duration", "3s"])
+        .args(["--leader-election-renew-deadline", "2s"])
+        .args(["--leader-election-retry-period", "500ms"])
+        .args(extra)
+        .env("POD_NAME", pod)
+        .env(
+            "RUST_LOG",
+            std::env::var("CONTROLLER_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .kill_on_drop(true)
+        .spawn()
+        .expect("controller starts")
+}
+
 /// The cluster with the DynamoModel CRD, and the operator running against it; `sim_only`
 /// for tests that need workers (see [`LOOPBACK`]).
 async fn start(sim_only: bool) -> Option<(TestCluster, Child)> {
@@ -185,26 +216,7 @@ async fn start(sim_only: bool) -> Option<(TestCluster, Child)> {
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let addr = format!(
-        "127.0.0.1:{}",
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    );
-    let controller = Command::new(env!("CARGO_BIN_EXE_dynamoctl"))
-        .args(["run", "controller", "--kubeconfig"])
-        .arg(cluster.kubeconfig_path())
-        .args(["--health-probe-bind-address", &addr])
-        .args(["--metrics-bind-address", &addr, "--resync", "2s"])
-        .env(
-            "RUST_LOG",
-            std::env::var("CONTROLLER_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .kill_on_drop(true)
-        .spawn()
-        .expect("controller starts");
+    let controller = spawn(&cluster, "operator", &[]);
     Some((cluster, controller))
 }
 
@@ -215,7 +227,11 @@ async fn apply(cluster: &TestCluster, file: &str, yaml: &str) {
 }
 
 fn model(cluster: &TestCluster, name: &str) -> Option<Value> {
-    cluster.object("nvidia.com", "dynamomodels", "default", name)
+    model_in(cluster, "default", name)
+}
+
+fn model_in(cluster: &TestCluster, ns: &str, name: &str) -> Option<Value> {
+    cluster.object("nvidia.com", "dynamomodels", ns, name)
 }
 
 fn condition(model: &Value, type_: &str) -> Option<Value> {
@@ -437,5 +453,80 @@ async fn a_bad_model_is_refused_before_anything_is_sent() {
         "{stderr}"
     );
     assert!(cluster.audit_writes().is_empty());
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_hybrid_mode_each_operator_handles_the_models_of_its_own_namespaces() {
+    let Some(cluster) = with_crds(false).await else {
+        return;
+    };
+    let out = run(
+        &cluster,
+        &["apply", "crds/nvidia.com_dynamomodels.yaml"],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    apply(
+        &cluster,
+        "team-b.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-b\n",
+    )
+    .await;
+    let _scoped = spawn(&cluster, "scoped", &["--restricted-namespace", "team-b"]);
+    eventually("the namespace-scope marker", || {
+        cluster
+            .object(
+                "coordination.k8s.io",
+                "leases",
+                "team-b",
+                "dynamo-operator-namespace-scope",
+            )
+            .is_some()
+    })
+    .await;
+    let _wide = spawn(&cluster, "wide", &[]);
+    cluster.clear_audit();
+    for ns in ["team-b", "default"] {
+        let yaml =
+            model_yaml("m", "lora").replace("namespace: default", &format!("namespace: {ns}"));
+        apply(&cluster, &format!("{ns}-m.yaml"), &yaml).await;
+    }
+    let handled = |ns: &str| {
+        model_in(&cluster, ns, "m").is_some_and(|m| {
+            m["metadata"]["finalizers"] == json!(["nvidia.com/finalizer"])
+                && condition(&m, "EndpointsReady").is_some_and(|c| c["reason"] == "NoEndpoints")
+        })
+    };
+    eventually("both models handled", || {
+        handled("team-b") && handled("default")
+    })
+    .await;
+    let writers = |ns: &str| -> Vec<String> {
+        cluster
+            .audit_writes()
+            .into_iter()
+            .filter(|w| w.resource == "dynamomodels" && w.namespace == ns)
+            .map(|w| w.user_agent)
+            .filter(|ua| {
+                ua.contains("run-controller")
+                    || ua.contains("cluster-wide")
+                    || ua.contains("namespace=")
+            })
+            .collect()
+    };
+    let team_b = writers("team-b");
+    assert!(!team_b.is_empty());
+    assert!(
+        team_b.iter().all(|ua| ua.contains("namespace=team-b")),
+        "{team_b:?}"
+    );
+    let default = writers("default");
+    assert!(!default.is_empty());
+    assert!(
+        default.iter().all(|ua| ua.contains("cluster-wide")),
+        "{default:?}"
+    );
     cluster.stop().await;
 }
