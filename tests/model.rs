@@ -530,3 +530,26 @@ async fn in_hybrid_mode_each_operator_handles_the_models_of_its_own_namespaces()
     );
     cluster.stop().await;
 }
+
+#[test]
+fn render_passes_a_valid_model_through_unchanged() {
+    let path = temp_file("render-model.yaml", &model_yaml("my-lora", "lora"));
+    let out = common::dynamoctl(&common::repo(), &["render", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let docs = dynamoctl::yaml::parse_documents(&text(&out.stdout)).unwrap();
+    assert_eq!(docs.len(), 1);
+    assert_eq!(
+        docs[0].value,
+        json!({
+            "apiVersion": "nvidia.com/v1alpha1",
+            "kind": "DynamoModel",
+            "metadata": { "name": "my-lora", "namespace": "default" },
+            "spec": {
+                "modelName": "org/my-lora",
+                "baseModelName": "Qwen/Qwen3-0.6B",
+                "modelType": "lora",
+                "source": { "uri": "hf://org/my-lora@abc" },
+            },
+        })
+    );
+}

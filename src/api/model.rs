@@ -52,7 +52,8 @@ pub struct DynamoModelSpec {
     pub source: Option<ModelSource>,
 }
 
-/// The kind of model.
+/// The kind of model: `base` (the default), `lora` or `adapter`; only `lora` models are
+/// loaded onto workers. Immutable.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelType {
