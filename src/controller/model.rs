@@ -31,9 +31,15 @@ use serde_json::json;
 
 use super::lora::LoraClient;
 use crate::api::consts::{API_VERSION, FIELD_MANAGER_STATUS, LABEL_BASE_MODEL_HASH};
-use crate::api::model::{DynamoModel, DynamoModelStatus, FINALIZER, base_model_hash as model_hash};
+use crate::api::model::{
+    CONDITION_ENDPOINTS_READY, DynamoModel, DynamoModelStatus, FINALIZER,
+    base_model_hash as model_hash,
+};
 use crate::cluster::retry;
-use crate::status::model::{Discovered, discover, model_status, needs_retry};
+use crate::status::model::{
+    Discovered, REASON_ENDPOINTS_DISCOVERED, REASON_NO_ENDPOINTS, REASON_NOT_READY, discover,
+    model_status, needs_retry,
+};
 
 /// How long a pass waits for the first listing of EndpointSlices.
 const SLICES_LISTED: Duration = Duration::from_secs(10);
@@ -341,14 +347,14 @@ async fn report(ctx: &Context, model: &DynamoModel, status: &DynamoModelStatus) 
         .conditions
         .iter()
         .flatten()
-        .find(|c| c.type_ == "EndpointsReady")
+        .find(|c| c.type_ == CONDITION_ENDPOINTS_READY)
     else {
         return;
     };
     let (type_, reason) = match ready.reason.as_str() {
-        "NoEndpoints" => (EventType::Warning, "NoEndpointsFound"),
-        "NotReady" => (EventType::Warning, "PartialEndpointFailure"),
-        "EndpointsDiscovered" => (EventType::Normal, "EndpointsDiscovered"),
+        REASON_NO_ENDPOINTS => (EventType::Warning, "NoEndpointsFound"),
+        REASON_NOT_READY => (EventType::Warning, "PartialEndpointFailure"),
+        REASON_ENDPOINTS_DISCOVERED => (EventType::Normal, "EndpointsDiscovered"),
         _ => (EventType::Normal, "EndpointsReady"),
     };
     publish(ctx, model, type_, reason, &ready.message).await;
