@@ -307,6 +307,29 @@ async fn a_lora_is_loaded_on_every_endpoint_and_unloaded_when_deleted() {
         assert!(worker.requests("DELETE").is_empty());
     }
 
+    // A slice changing (a label here) loads again on every endpoint; an unchanged status is
+    // not written.
+    cluster.clear_audit();
+    let before = (loads_of(&a, "org/my-lora"), loads_of(&b, "org/my-lora"));
+    let slices: Api<DynamicObject> =
+        Api::namespaced_with(cluster.client(), "default", &slices_api());
+    let touch = json!({ "metadata": { "labels": { "touched": "yes" } } });
+    slices
+        .patch("model-a", &PatchParams::default(), &Patch::Merge(&touch))
+        .await
+        .unwrap();
+    eventually("a load after the slice changed", || {
+        loads_of(&a, "org/my-lora") > before.0 && loads_of(&b, "org/my-lora") > before.1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let model_writes: Vec<_> = cluster
+        .audit_writes()
+        .into_iter()
+        .filter(|w| w.resource == "dynamomodels")
+        .collect();
+    assert!(model_writes.is_empty(), "{model_writes:?}");
+
     // Deleting unloads from each endpoint, then the finalizer goes and so does the model.
     let api: Api<DynamicObject> = Api::namespaced_with(cluster.client(), "default", &models_api());
     api.delete("my-lora", &DeleteParams::default())
