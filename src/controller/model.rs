@@ -175,16 +175,16 @@ async fn reconcile(model: Arc<DynamoModel>, ctx: Arc<Context>) -> Result<Action,
         return Ok(Action::requeue(ctx.config.retry));
     }
     let api: Api<DynamoModel> = Api::namespaced(ctx.client.clone(), &ns);
-    let finalizing = model.finalizers().iter().any(|f| f == FINALIZER);
+    let has_finalizer = model.finalizers().iter().any(|f| f == FINALIZER);
     if model.meta().deletion_timestamp.is_some() {
-        if finalizing {
+        if has_finalizer {
             let found = endpoints(&ctx, &model).await.unwrap_or_default();
             unload(&ctx, &model, &found).await;
             set_finalizer(&api, &model, false).await?;
         }
         return Ok(Action::await_change());
     }
-    if !finalizing {
+    if !has_finalizer {
         set_finalizer(&api, &model, true).await?;
     }
     let found = endpoints(&ctx, &model).await?;
