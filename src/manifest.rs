@@ -225,20 +225,24 @@ fn read_object(
     let subject = format!("{kind} {namespace}/{name}");
     let is_dynamo = matches!(kind, "DynamoGraphDeployment" | "DynamoComponentDeployment");
     if !is_dynamo {
-        if kind == "DynamoGraphDeploymentScalingAdapter" && api_version == V1ALPHA1 {
-            let problems = crate::api::scaling_adapter::check(value);
-            if !problems.is_empty() {
-                return Err(problems
-                    .into_iter()
-                    .map(|(path, message)| Problem {
-                        file: manifest.file.clone(),
-                        position: manifest.document.position_of(&path),
-                        subject: subject.clone(),
-                        path: display_path(&path),
-                        message,
-                    })
-                    .collect());
-            }
+        // Our other kinds are checked against their schemas; anything else passes through.
+        let problems = match kind {
+            _ if api_version != V1ALPHA1 => Vec::new(),
+            "DynamoGraphDeploymentScalingAdapter" => crate::api::scaling_adapter::check(value),
+            "DynamoModel" => crate::api::model::check(value),
+            _ => Vec::new(),
+        };
+        if !problems.is_empty() {
+            return Err(problems
+                .into_iter()
+                .map(|(path, message)| Problem {
+                    file: manifest.file.clone(),
+                    position: manifest.document.position_of(&path),
+                    subject: subject.clone(),
+                    path: display_path(&path),
+                    message,
+                })
+                .collect());
         }
         manifest.object = Object::Other(value.clone());
         return Ok(manifest);

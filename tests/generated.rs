@@ -14,7 +14,8 @@ fn generated_files_are_up_to_date() {
 }
 
 /// The committed CRDs of the types (graph and component); the DynamoWorkerMetadata CRD has
-/// a free-form spec and the scaling adapters' embeds no pod, so each is checked on its own.
+/// a free-form spec and the scaling adapters' and DynamoModels' embed no pod, so each is
+/// checked on its own.
 fn committed_crds() -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(repo().join("crds")).unwrap() {
@@ -23,7 +24,10 @@ fn committed_crds() -> Vec<(String, Value)> {
         let docs = dynamoctl::yaml::parse_documents(&text).unwrap();
         assert_eq!(docs.len(), 1, "{}", path.display());
         let kind = &docs[0].value["spec"]["names"]["kind"];
-        if kind == "DynamoWorkerMetadata" || kind == "DynamoGraphDeploymentScalingAdapter" {
+        if kind == "DynamoWorkerMetadata"
+            || kind == "DynamoGraphDeploymentScalingAdapter"
+            || kind == "DynamoModel"
+        {
             continue;
         }
         out.push((path.display().to_string(), docs[0].value.clone()));
@@ -57,6 +61,31 @@ fn scaling_adapter_crd_is_structural_with_upstreams_names_and_scale() {
     );
     let schema = &version["schema"]["openAPIV3Schema"];
     assert!(dynamoctl::api::schema::structural_violations(schema).is_empty());
+}
+
+#[test]
+fn dynamo_model_crd_is_structural_with_upstreams_names() {
+    let text = common::sim::read("crds/nvidia.com_dynamomodels.yaml");
+    let crd = &dynamoctl::yaml::parse_documents(&text).unwrap()[0].value;
+    assert_eq!(crd["metadata"]["name"], "dynamomodels.nvidia.com");
+    assert_eq!(
+        crd["metadata"]["annotations"]["helm.sh/resource-policy"],
+        "keep"
+    );
+    assert_eq!(
+        crd["spec"]["names"]["shortNames"],
+        serde_json::json!(["dm"])
+    );
+    let versions = crd["spec"]["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 1, "upstream serves v1alpha1 only");
+    assert_eq!(versions[0]["name"], "v1alpha1");
+    assert!(versions[0]["subresources"]["status"].is_object());
+    let schema = &versions[0]["schema"]["openAPIV3Schema"];
+    assert!(dynamoctl::api::schema::structural_violations(schema).is_empty());
+    assert_eq!(
+        schema["properties"]["spec"]["required"],
+        serde_json::json!(["baseModelName", "modelName"])
+    );
 }
 
 #[test]

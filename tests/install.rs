@@ -680,9 +680,9 @@ async fn unchanged_rerun_sends_zero_writes_and_a_change_one() {
     sim.clear_audit();
     let out = ok(&run(&sim, &["install"], &[]).await);
     assert!(sim.audit_writes().is_empty(), "{:?}", sim.audit_writes());
-    // 10 objects, the replica policy and its binding, the adapter CRD, and the conversion
-    // webhook's RBAC (4) and Service.
-    assert_eq!(out.lines().count(), 18, "{out}");
+    // 10 objects, the replica policy and its binding, the adapter and model CRDs, and the
+    // conversion webhook's RBAC (4) and Service.
+    assert_eq!(out.lines().count(), 19, "{out}");
     assert!(out.lines().all(|l| l.ends_with(" unchanged")), "{out}");
 
     // An upgrade: only what changed is written.
@@ -749,6 +749,7 @@ async fn uninstall_leaves_nothing_behind() {
             "customresourcedefinition.apiextensions.k8s.io/dynamocomponentdeployments.nvidia.com",
             "customresourcedefinition.apiextensions.k8s.io/dynamoworkermetadatas.nvidia.com",
             "customresourcedefinition.apiextensions.k8s.io/dynamographdeploymentscalingadapters.nvidia.com",
+            "customresourcedefinition.apiextensions.k8s.io/dynamomodels.nvidia.com",
         ]
     );
     // A real API server finalizes a deleted namespace a little later.
@@ -1823,7 +1824,7 @@ async fn a_failure_half_way_says_what_was_applied() {
     assert_eq!(code(&out), 3, "{}", text(&out.stderr));
     let err = text(&out.stderr);
     assert!(
-        err.contains("applied before the failure (11): CustomResourceDefinition dynamographdeployments.nvidia.com, CustomResourceDefinition dynamocomponentdeployments.nvidia.com, CustomResourceDefinition dynamoworkermetadatas.nvidia.com, CustomResourceDefinition dynamographdeploymentscalingadapters.nvidia.com, ValidatingAdmissionPolicy dynamo-graph-replicas, ValidatingAdmissionPolicyBinding dynamo-graph-replicas, Namespace dynamo-system, ServiceAccount dynamo-system/dynamo-operator, ClusterRole dynamo-operator, ClusterRoleBinding dynamo-operator, ConfigMap dynamo-system/dynamo-operator-config"),
+        err.contains("applied before the failure (12): CustomResourceDefinition dynamographdeployments.nvidia.com, CustomResourceDefinition dynamocomponentdeployments.nvidia.com, CustomResourceDefinition dynamoworkermetadatas.nvidia.com, CustomResourceDefinition dynamographdeploymentscalingadapters.nvidia.com, CustomResourceDefinition dynamomodels.nvidia.com, ValidatingAdmissionPolicy dynamo-graph-replicas, ValidatingAdmissionPolicyBinding dynamo-graph-replicas, Namespace dynamo-system, ServiceAccount dynamo-system/dynamo-operator, ClusterRole dynamo-operator, ClusterRoleBinding dynamo-operator, ConfigMap dynamo-system/dynamo-operator-config"),
         "{err}"
     );
     assert!(

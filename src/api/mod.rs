@@ -6,6 +6,7 @@
 pub mod consts;
 pub mod convert;
 pub mod crd;
+pub mod model;
 pub mod reference;
 pub mod scaling_adapter;
 pub mod schema;

@@ -28,7 +28,7 @@ pub fn markdown() -> String {
     );
     for crd in super::crd::all()
         .into_iter()
-        .chain([super::scaling_adapter::crd()])
+        .chain([super::scaling_adapter::crd(), super::model::crd()])
     {
         let names = &crd.spec.names;
         let version = &crd.spec.versions[0];

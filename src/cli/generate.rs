@@ -26,9 +26,10 @@ pub fn files() -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let worker_metadata = crate::api::worker_metadata::crd();
     let adapters = crate::api::scaling_adapter::crd();
+    let models = crate::api::model::crd();
     for crd in crate::api::crd::all()
         .into_iter()
-        .chain([worker_metadata, adapters])
+        .chain([worker_metadata, adapters, models])
     {
         let file = format!("{}_{}.yaml", crd.spec.group, crd.spec.names.plural);
         // The Helm charts carry the same CRDs: dynamo-crds as templates, the platform in crds/.

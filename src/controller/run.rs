@@ -384,6 +384,8 @@ pub async fn run(
             }
         });
 
+    let model_controller = models(&client, &ctx, &cfg, stopped());
+
     health.ready.store(true, Ordering::Relaxed);
     tracing::info!(
         mode = cfg
@@ -393,7 +395,7 @@ pub async fn run(
         "controllers started"
     );
     let controllers = async {
-        tokio::join!(graph_controller, component_controller);
+        tokio::join!(graph_controller, component_controller, model_controller);
     };
     tokio::pin!(controllers);
     tokio::select! {
@@ -408,6 +410,41 @@ pub async fn run(
             Ok(())
         }
         _ = &mut controllers => Err(RunError::Lost("the controllers stopped unexpectedly".into())),
+    }
+}
+
+/// The DynamoModel controller (`controller::model`), where its CRD is served; it writes
+/// under the same gate as the graphs.
+fn models<S: Future<Output = ()> + Send + Sync + 'static>(
+    client: &Client,
+    ctx: &Arc<Context>,
+    cfg: &Config,
+    stop: S,
+) -> impl Future<Output = ()> + use<S> {
+    let probe = crate::cluster::ObjectRef {
+        api_version: crate::api::consts::API_VERSION.into(),
+        kind: "DynamoModel".into(),
+        namespace: None,
+        name: String::new(),
+    };
+    let served = ctx.reconciler.applier.resolver.resolve(&probe).is_some();
+    if !served {
+        tracing::warn!(
+            "DynamoModels are off: the DynamoModel CRD is not installed (run `dynamoctl apply crds/` or `dynamoctl install`)"
+        );
+    }
+    let gate = ctx.clone();
+    let config = super::model::ModelConfig {
+        namespace: cfg.restricted_namespace.clone(),
+        may_write: Arc::new(move |ns: &str| (gate.may_write)(ns)),
+        recorder: ctx.recorder.clone(),
+        retry: cfg.resync.min(BLOCKED_RETRY),
+    };
+    let client = client.clone();
+    async move {
+        if served {
+            super::model::run(client, config, stop).await;
+        }
     }
 }
 

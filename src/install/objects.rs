@@ -215,13 +215,15 @@ pub fn crds() -> Vec<Value> {
 }
 
 /// What `src/install/crds.json` must contain: the graph and component CRDs generated from the
-/// types, the DynamoWorkerMetadata CRD the runtime writes to and the scaling adapters' CRD.
+/// types, the DynamoWorkerMetadata CRD the runtime writes to, the scaling adapters' and the
+/// DynamoModels' CRDs.
 pub fn crds_json() -> String {
     let crds: Vec<Value> = crate::api::crd::all()
         .iter()
         .chain([
             &crate::api::worker_metadata::crd(),
             &crate::api::scaling_adapter::crd(),
+            &crate::api::model::crd(),
         ])
         .map(|crd| serde_json::to_value(crd).expect("CRD serialises"))
         .collect();
@@ -331,6 +333,7 @@ mod tests {
         assert_eq!(
             kinds(&objs),
             [
+                "CustomResourceDefinition",
                 "CustomResourceDefinition",
                 "CustomResourceDefinition",
                 "CustomResourceDefinition",

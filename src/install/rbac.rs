@@ -44,6 +44,11 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
         &["dynamographdeploymentscalingadapters/scale"],
         STATUS,
     ),
+    // DynamoModels: a finalizer added and removed, status written; their endpoints come
+    // from the EndpointSlices of the model Services (read below).
+    ("nvidia.com", &["dynamomodels"], FULL),
+    ("nvidia.com", &["dynamomodels/status"], STATUS),
+    ("nvidia.com", &["dynamomodels/finalizers"], &["update"]),
     // Granted to component pods by the per-graph discovery Role: RBAC lets the operator
     // create that Role only if it holds these itself.
     (
@@ -86,7 +91,7 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
     // The MPI SSH secret TRT-LLM multinode pods mount: read in the operator's namespace and
     // copied into graph namespaces (never listed or deleted: the copies' owners delete them).
     ("", &["secrets"], &["get", "create", "update", "patch"]),
-    // Also granted by the discovery Role.
+    // Also granted by the discovery Role; EndpointSlices also find DynamoModels' endpoints.
     ("", &["endpoints"], READ),
     ("discovery.k8s.io", &["endpointslices"], READ),
     // Namespace-scope markers and leader election.

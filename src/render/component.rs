@@ -364,13 +364,9 @@ fn ingress(
     Some(ing)
 }
 
-/// First 8 hex digits of the SHA-256 of the model name (upstream's model hash).
-pub(crate) fn model_hash(model: &str) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, model.as_bytes());
-    digest.as_ref()[..4]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// The base model hash of pod labels and model Services (`api::model::base_model_hash`).
+fn model_hash(model: &str) -> String {
+    crate::api::model::base_model_hash(model)
 }
 
 /// The headless Service of a base model. Every component serving the model renders the same

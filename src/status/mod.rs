@@ -7,6 +7,7 @@ mod age;
 mod component;
 mod condition;
 mod graph;
+pub mod model;
 mod multinode;
 mod prerequisite;
 mod readiness;

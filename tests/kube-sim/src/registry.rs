@@ -185,6 +185,17 @@ pub fn builtins() -> Vec<ResourceType> {
             false,
         ),
         builtin("", "v1", "Node", "nodes", false, &["no"], true, false),
+        // Stored only: no controller derives them from Services (tests write their own).
+        builtin(
+            "discovery.k8s.io",
+            "v1",
+            "EndpointSlice",
+            "endpointslices",
+            true,
+            &[],
+            false,
+            false,
+        ),
         builtin(
             "apps",
             "v1",
