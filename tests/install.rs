@@ -709,8 +709,15 @@ async fn uninstall_leaves_nothing_behind() {
     let Some(sim) = sim().await else {
         return;
     };
-    let before_ns: Vec<String> = namespaces(&sim).await;
+    let mut before_ns: Vec<String> = namespaces(&sim).await;
     ok(&run(&sim, &["install"], &[]).await);
+    // No operator runs here to serve conversion: on a real API server the v1alpha1 graph
+    // below needs the test's webhook (whose namespace stays).
+    if let Some(real) = sim.real() {
+        real.conversion_webhook();
+        before_ns.push(common::real::WEBHOOK_NAMESPACE.to_string());
+        before_ns.sort();
+    }
     // A graph blocks --crds, until --force.
     ok(&run(
         &sim,

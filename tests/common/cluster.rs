@@ -291,7 +291,7 @@ fn caused_by_the_test(e: &Value) -> bool {
     let workload = user.starts_with("system:serviceaccount:")
         && !user.starts_with("system:serviceaccount:kube-system:");
     let component = user.starts_with("system:") && !workload;
-    !component && agent != "control-plane-supervisor"
+    !component && agent != "control-plane-supervisor" && user != real::WEBHOOK_USER
 }
 
 /// A real audit event in the simulator's record shape.

@@ -339,6 +339,10 @@ impl Cluster {
 /// Namespace of the test webhook's certificate Secret.
 pub const WEBHOOK_NAMESPACE: &str = "dynamoctl-conversion";
 
+/// The identity the test webhook works as: infrastructure, like the control plane's own
+/// components, so its writes (certificate, CRD CA bundle) are not the test's.
+pub const WEBHOOK_USER: &str = "dynamoctl-test-webhook";
+
 impl Cluster {
     /// Serves the conversion webhook for this control plane while it (or this test process)
     /// lives: the CRDs store v1beta1, so every v1alpha1 request goes through it. A
@@ -369,6 +373,7 @@ impl Cluster {
                 String::from_utf8_lossy(&out.stderr)
             );
             let log = self.dir.join(format!("webhook-{}.log", std::process::id()));
+            let kubeconfig = self.kubeconfig_for(WEBHOOK_USER, &["system:masters"]);
             let child = Command::new("sh")
                 .arg("-c")
                 .arg(r#""$@" & pid=$!; read -r _; kill $pid"#)
@@ -382,7 +387,7 @@ impl Cluster {
                     "--metrics-bind-address=127.0.0.1:0",
                 ])
                 .arg("--kubeconfig")
-                .arg(&self.kubeconfig)
+                .arg(&kubeconfig)
                 .env("RUST_LOG", "info")
                 .stdin(Stdio::piped())
                 .stdout(Stdio::null())
