@@ -3,8 +3,10 @@
 //! its workload, report status). The CLI's `apply --reconcile` runs these same functions.
 
 mod adapter;
+pub mod cache;
 pub mod exclusion;
 pub mod leader;
+pub mod live;
 pub mod marker;
 pub mod metrics;
 mod multinode;
@@ -15,5 +17,6 @@ pub mod restart;
 pub mod run;
 pub mod server;
 pub mod takeover;
+mod watches;
 
 pub use reconcile::{GraphOutcome, Reconciler};
