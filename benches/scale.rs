@@ -47,7 +47,12 @@ fn cpu_seconds(pid: &str) -> f64 {
     // Fields after the command (which may hold spaces) start after the last ')'.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // utime and stime are fields 14 and 15 of stat: 12 and 13 after the state field.
     (ticks(11) + ticks(12)) / 100.0
 }
@@ -61,17 +66,30 @@ struct Split {
     lease: usize,
     /// The reads, by `verb resource`, for the report.
     read_kinds: std::collections::BTreeMap<String, usize>,
+    /// The writes, by `verb resource[/subresource]`, for the report.
+    write_kinds: std::collections::BTreeMap<String, usize>,
 }
 
 fn split(records: &[AuditRecord]) -> Split {
     let mut s = Split::default();
-    for r in records.iter().filter(|r| r.user_agent.contains("controller")) {
+    for r in records
+        .iter()
+        .filter(|r| r.user_agent.contains("controller"))
+    {
         if r.resource == "leases" {
             s.lease += 1;
         } else if r.verb == "watch" {
             s.watches += 1;
         } else if r.is_write() {
             s.writes += 1;
+            let sub = if r.subresource.is_empty() {
+                String::new()
+            } else {
+                format!("/{}", r.subresource)
+            };
+            *s.write_kinds
+                .entry(format!("{} {}{sub}", r.verb, r.resource))
+                .or_default() += 1;
         } else {
             s.reads += 1;
             *s.read_kinds
@@ -120,12 +138,19 @@ async fn lws_controller(client: kube::Client) {
         .applied_objects()
         .boxed();
     while let Some(Ok(lws)) = events.next().await {
-        let (ns, name) = (lws.metadata.namespace.clone().unwrap_or_default(), lws.metadata.name.clone().unwrap_or_default());
+        let (ns, name) = (
+            lws.metadata.namespace.clone().unwrap_or_default(),
+            lws.metadata.name.clone().unwrap_or_default(),
+        );
         let generation = lws.metadata.generation.unwrap_or(0);
         if done.get(&(ns.clone(), name.clone())) == Some(&generation) {
             continue;
         }
-        let replicas = lws.data.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+        let replicas = lws
+            .data
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
         let body = json!({
             "apiVersion": "leaderworkerset.x-k8s.io/v1",
             "kind": "LeaderWorkerSet",
@@ -136,7 +161,11 @@ async fn lws_controller(client: kube::Client) {
         });
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &lws_resource());
         let params = PatchParams::apply("lws-controller").force();
-        if api.patch_status(&name, &params, &Patch::Apply(&body)).await.is_ok() {
+        if api
+            .patch_status(&name, &params, &Patch::Apply(&body))
+            .await
+            .is_ok()
+        {
             done.insert((ns, name), generation);
         }
     }
@@ -150,7 +179,8 @@ fn graph(name: &str, ns: &str, multinode: bool) -> dynamoctl::api::DynamoGraphDe
             if multinode {
                 s["multinode"] = json!({"nodeCount": 2});
                 s["resources"] = json!({"limits": {"gpu": "4"}});
-                s["extraPodSpec"]["mainContainer"]["command"] = json!(["python3", "-m", "dynamo.sglang"]);
+                s["extraPodSpec"]["mainContainer"]["command"] =
+                    json!(["python3", "-m", "dynamo.sglang"]);
                 s["extraPodSpec"]["mainContainer"]["args"] = json!(["--tp", "8"]);
             }
         }
@@ -188,12 +218,23 @@ async fn main() {
         crds.create(&PostParams::default(), &crd).await.unwrap();
     }
     if multinode {
-        crds.create(&PostParams::default(), &crd("leaderworkerset.x-k8s.io", "v1", "LeaderWorkerSet", "leaderworkersets"))
-            .await
-            .unwrap();
-        crds.create(&PostParams::default(), &crd("scheduling.volcano.sh", "v1beta1", "PodGroup", "podgroups"))
-            .await
-            .unwrap();
+        crds.create(
+            &PostParams::default(),
+            &crd(
+                "leaderworkerset.x-k8s.io",
+                "v1",
+                "LeaderWorkerSet",
+                "leaderworkersets",
+            ),
+        )
+        .await
+        .unwrap();
+        crds.create(
+            &PostParams::default(),
+            &crd("scheduling.volcano.sh", "v1beta1", "PodGroup", "podgroups"),
+        )
+        .await
+        .unwrap();
         tokio::spawn(lws_controller(client.clone()));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -209,7 +250,10 @@ async fn main() {
             async move {
                 let ns = format!("team-{}", g % namespaces);
                 Api::namespaced(client, &ns)
-                    .create(&PostParams::default(), &graph(&format!("graph-{g}"), &ns, multinode))
+                    .create(
+                        &PostParams::default(),
+                        &graph(&format!("graph-{g}"), &ns, multinode),
+                    )
                     .await
                     .unwrap();
             }
@@ -278,7 +322,11 @@ async fn main() {
     let per = |n: usize| n as f64 / graphs as f64;
     println!(
         "graphs: {graphs} x 3 services{} over {namespaces} namespaces",
-        if multinode { " (2 multinode, LeaderWorkerSet)" } else { "" }
+        if multinode {
+            " (2 multinode, LeaderWorkerSet)"
+        } else {
+            ""
+        }
     );
     println!(
         "converged: all Ready {:.1} s after controller start; CPU: controller {controller_cpu:.1} s, simulator + bench {sim_cpu:.1} s",
@@ -301,6 +349,7 @@ async fn main() {
         converge.lease
     );
     println!("  reads: {:?}", converge.read_kinds);
+    println!("  writes: {:?}", converge.write_kinds);
     println!(
         "steady state over {} s (resync {} s): reads {}, writes {}, watches {}, Lease {}; controller CPU {steady_cpu:.1} s",
         steady_for.as_secs(),

@@ -244,7 +244,8 @@ async fn restart_stamped(
         crate::controller::live::Live::uncached(applier),
         dgd,
         pcs,
-    ).await?;
+    )
+    .await?;
     let next = crate::status::restart::next_status(dgd, &live);
     let stamps = crate::status::restart::stamps(dgd, next.as_ref(), &live);
     if stamps.is_empty() {

@@ -13,11 +13,13 @@ use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 
-use crate::api::consts::*;
-use crate::api::{DynamoComponentDeployment, DynamoGraphDeployment};
 use super::cache::Caches;
 use super::live::Live;
-use crate::cluster::{Applier, ApplyMode, ClusterError, ObjectRef, retry, up_to_date, with_applied_hash};
+use crate::api::consts::*;
+use crate::api::{DynamoComponentDeployment, DynamoGraphDeployment};
+use crate::cluster::{
+    Applier, ApplyMode, ClusterError, ObjectRef, retry, up_to_date, with_applied_hash,
+};
 use crate::render::{self, RenderOptions};
 
 /// Reconciles graphs and components against one cluster.
@@ -319,7 +321,10 @@ impl Reconciler {
                 .map(|c| ObjectRef::of(&serde_json::to_value(c).expect("serialises"))),
         );
         let graph = dgd.name_any();
-        let labels = [(LABEL_MANAGED_BY, MANAGED_BY), (LABEL_PART_OF, graph.as_str())];
+        let labels = [
+            (LABEL_MANAGED_BY, MANAGED_BY),
+            (LABEL_PART_OF, graph.as_str()),
+        ];
         // Services, Ingresses and the PodCliqueSet are the graph's own only under Grove;
         // otherwise their controller is a component and they are left alone here.
         for (api_version, kind) in [
@@ -335,7 +340,13 @@ impl Reconciler {
             for obj in self.live().list((api_version, kind), &ns, &labels).await? {
                 let mut r = ObjectRef::of(&obj);
                 r.namespace = Some(ns.clone());
-                if keep.contains(&r) || !self.still_controlled(&r, &uid, &labels).await? {
+                // The copy at hand (cached) must say the graph controls it before a fresh read
+                // confirms it: most objects labelled for the graph are its components'.
+                let controlled = super::takeover::controller_uid(&obj) == Some(uid.as_str());
+                if keep.contains(&r)
+                    || !controlled
+                    || !self.still_controlled(&r, &uid, &labels).await?
+                {
                     continue;
                 }
                 self.wrote(1);

@@ -19,18 +19,26 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 use tokio::sync::watch;
 
-use super::watches::Watches;
 use super::metrics::{Kind, Metrics};
 use super::server::{Health, serve};
+use super::watches::Watches;
 use super::{GraphOutcome, Reconciler};
 use crate::api::scaling_adapter::DynamoGraphDeploymentScalingAdapter as Adapter;
 use crate::api::{DynamoComponentDeployment, DynamoGraphDeployment};
 use crate::cluster::{Applier, ClusterError, Resolver};
 use crate::render::RenderOptions;
 
-/// Reconciles in flight per controller: enough to keep the API server busy, few enough that
-/// a burst of thousands of graphs does not hold thousands of rendered graphs in memory.
-const CONCURRENCY: u16 = 64;
+/// Reconciles in flight per controller. A pass reads only caches, so it is short and mostly
+/// CPU: more in flight would not converge faster on a few cores, and each holds a rendered
+/// graph (at 100 graphs, 64 in flight peaked at 56 MiB against 36 MiB with 8).
+const CONCURRENCY: u16 = 16;
+/// How long a graph's triggers are gathered before its pass runs: each of its components'
+/// status updates moves the graph's status, so one pass per burst writes it once or twice
+/// instead of at every step (at 100 graphs, debouncing both controllers took converging from
+/// 30.1 to 24.7 writes per graph and from 14.3 s to 8.0 s, most of it the graph's status).
+/// Components are not debounced: a hand-edited child is put back at once, and a change
+/// reaches the workloads after one delay, not two.
+const DEBOUNCE: Duration = Duration::from_secs(1);
 
 /// How the operator runs.
 #[derive(Clone, Debug)]
@@ -303,7 +311,11 @@ pub async fn run(
     }
     let graph_controller = graph_controller
         .reconcile_all_on(resume)
-        .with_config(runtime_controller::Config::default().concurrency(CONCURRENCY))
+        .with_config(
+            runtime_controller::Config::default()
+                .concurrency(CONCURRENCY)
+                .debounce(DEBOUNCE),
+        )
         .graceful_shutdown_on(stopped())
         .run(reconcile_graph, graph_error_policy, ctx.clone())
         .for_each(move |r| {
@@ -317,20 +329,19 @@ pub async fn run(
             }
         });
     let (component_cache, component_events) = components;
-    let component_controller =
-        Controller::for_stream(
-            component_events.applied_objects(),
-            component_cache.store().expect("components are kept typed"),
-        )
-            .reconcile_on(component_triggers)
-        .with_config(runtime_controller::Config::default().concurrency(CONCURRENCY))
-        .graceful_shutdown_on(stopped())
-        .run(reconcile_component, component_error_policy, ctx.clone())
-        .for_each(|r| async move {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "component controller");
-            }
-        });
+    let component_controller = Controller::for_stream(
+        component_events.applied_objects(),
+        component_cache.store().expect("components are kept typed"),
+    )
+    .reconcile_on(component_triggers)
+    .with_config(runtime_controller::Config::default().concurrency(CONCURRENCY))
+    .graceful_shutdown_on(stopped())
+    .run(reconcile_component, component_error_policy, ctx.clone())
+    .for_each(|r| async move {
+        if let Err(e) = r {
+            tracing::debug!(error = %e, "component controller");
+        }
+    });
 
     health.ready.store(true, Ordering::Relaxed);
     tracing::info!(

@@ -74,12 +74,10 @@ fn owner_of<K: Resource>(obj: &K) -> Vec<Trigger> {
         .iter()
         .filter(|r| r.controller == Some(true) && r.api_version == crate::api::consts::API_VERSION)
         .filter_map(|r| match r.kind.as_str() {
-            "DynamoGraphDeployment" => Some(Trigger::Graph(
-                ObjectRef::new(&r.name).within(&ns),
-            )),
-            "DynamoComponentDeployment" => Some(Trigger::Component(
-                ObjectRef::new(&r.name).within(&ns),
-            )),
+            "DynamoGraphDeployment" => Some(Trigger::Graph(ObjectRef::new(&r.name).within(&ns))),
+            "DynamoComponentDeployment" => {
+                Some(Trigger::Component(ObjectRef::new(&r.name).within(&ns)))
+            }
             _ => None,
         })
         .collect()
@@ -229,7 +227,9 @@ impl Watches {
 
         // Foreign kinds are watched only where the configuration says they are installed:
         // watching an unserved kind fails forever.
-        let mut dynamic = |kind: &str, config: watcher::Config, route: fn(&DynamicObject) -> Vec<Trigger>| {
+        let mut dynamic = |kind: &str,
+                           config: watcher::Config,
+                           route: fn(&DynamicObject) -> Vec<Trigger>| {
             let ar = foreign_resource(kind);
             let api: Api<DynamicObject> = match namespace {
                 Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
