@@ -103,11 +103,12 @@ async fn a_converged_operator_only_watches_and_still_repairs_its_children() {
     let limit = Duration::from_secs(60);
     eventually(limit, "the graph to become Ready", || graph_ready(&cluster)).await;
 
-    // Converged: over more than two resync periods, reconciles run and send nothing.
+    // Converged: over more than two resync periods (2 s, plus the graph controller's 1 s
+    // debounce), reconciles run and send nothing.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let passes = metric(port, "dynamoctl_reconciles_total{controller=\"graph\"}").await;
     cluster.clear_audit();
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
     let later = metric(port, "dynamoctl_reconciles_total{controller=\"graph\"}").await;
     assert!(
         later >= passes + 2.0,
