@@ -240,7 +240,12 @@ async fn restart_stamped(
         .objects
         .iter()
         .find(|o| o["kind"] == "PodCliqueSet");
-    let live = crate::controller::restart::live_restart(applier, dgd, pcs).await?;
+    let live = crate::controller::restart::live_restart(
+        crate::controller::live::Live::uncached(applier),
+        dgd,
+        pcs,
+    )
+    .await?;
     let next = crate::status::restart::next_status(dgd, &live);
     let stamps = crate::status::restart::stamps(dgd, next.as_ref(), &live);
     if stamps.is_empty() {

@@ -3,9 +3,11 @@
 //! its workload, report status). The CLI's `apply --reconcile` runs these same functions.
 
 mod adapter;
+pub mod cache;
 pub mod conversion;
 pub mod exclusion;
 pub mod leader;
+pub mod live;
 mod lora;
 pub mod marker;
 pub mod metrics;
@@ -18,5 +20,6 @@ pub mod restart;
 pub mod run;
 pub mod server;
 pub mod takeover;
+mod watches;
 
 pub use reconcile::{GraphOutcome, Reconciler};

@@ -5,7 +5,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
-use kube::api::{ListParams, Patch, PatchParams};
+use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 
 use super::reconcile::Reconciler;
@@ -24,44 +24,22 @@ const LWS_KINDS: [(&str, &str); 2] = [
 ];
 
 impl Reconciler {
-    /// Objects of `kind` in `ns` labelled `selector` whose controller is `uid`, as JSON; none
-    /// when the cluster does not serve the kind.
+    /// Objects of `kind` in `ns` labelled `instance` whose controller is `uid`, as JSON (from
+    /// the watch cache in the operator); none when the cluster does not serve the kind.
     async fn controlled(
         &self,
-        (api_version, kind): (&str, &str),
+        kind: (&str, &str),
         ns: &str,
-        selector: &str,
+        instance: &str,
         uid: &str,
     ) -> Result<Vec<Value>, ClusterError> {
-        let probe = ObjectRef {
-            api_version: api_version.into(),
-            kind: kind.into(),
-            namespace: Some(ns.into()),
-            name: String::new(),
-        };
-        let Ok((api, _)) = self.applier.resolver.api(&probe, ns) else {
-            return Ok(Vec::new());
-        };
-        let params = ListParams::default().labels(selector);
-        let live = retry(|| api.list(&params))
-            .await
-            .map_err(|e| self.err(&format!("list {kind}"), e))?;
-        Ok(live
-            .items
+        let labels = [(LABEL_INSTANCE, instance)];
+        Ok(self
+            .live()
+            .list(kind, ns, &labels)
+            .await?
             .into_iter()
-            .filter(|o| {
-                o.owner_references()
-                    .iter()
-                    .any(|r| r.uid == uid && r.controller == Some(true))
-            })
-            .map(|mut o| {
-                // List items carry no kind; status reads it.
-                o.types = Some(kube::api::TypeMeta {
-                    api_version: api_version.into(),
-                    kind: kind.into(),
-                });
-                serde_json::to_value(o).expect("object serialises")
-            })
+            .filter(|o| super::takeover::controller_uid(o) == Some(uid))
             .collect())
     }
 
@@ -76,12 +54,13 @@ impl Reconciler {
             return Ok(Vec::new());
         };
         let keep: Vec<ObjectRef> = rendered.iter().map(ObjectRef::of).collect();
-        let selector = format!("{LABEL_INSTANCE}={}", dcd.name_any());
+        let instance = dcd.name_any();
         let mut deleted = Vec::new();
         for kind in LWS_KINDS {
-            for obj in self.controlled(kind, &ns, &selector, &uid).await? {
+            for obj in self.controlled(kind, &ns, &instance, &uid).await? {
                 let r = ObjectRef::of(&obj);
-                if !keep.contains(&r) {
+                let labels = [(LABEL_INSTANCE, instance.as_str())];
+                if !keep.contains(&r) && self.still_controlled(&r, &uid, &labels).await? {
                     self.wrote(1);
                     self.applier.delete(&r, false).await?;
                     deleted.push(format!("deleted {r}"));
@@ -99,8 +78,9 @@ impl Reconciler {
     ) -> Result<DynamoComponentDeploymentStatus, ClusterError> {
         let ns = dcd.namespace().unwrap_or_default();
         let uid = dcd.uid().unwrap_or_default();
-        let selector = format!("{LABEL_INSTANCE}={}", dcd.name_any());
-        let live = self.controlled(LWS_KINDS[1], &ns, &selector, &uid).await?;
+        let live = self
+            .controlled(LWS_KINDS[1], &ns, &dcd.name_any(), &uid)
+            .await?;
         Ok(crate::status::lws_component_status(
             dcd,
             &live,
@@ -128,10 +108,18 @@ impl Reconciler {
             let Ok((api, _)) = self.applier.resolver.api(&r, &ns) else {
                 continue;
             };
-            let current = match retry(|| api.get_scale(&r.name)).await {
-                Ok(s) => s.spec.and_then(|s| s.replicas).unwrap_or(0),
-                Err(kube::Error::Api(s)) if s.code == 404 => continue,
-                Err(e) => return Err(self.err(&format!("{r} scale"), e)),
+            // The child's replicas from the watch cache (the operator); its scale otherwise.
+            let current = match self.caches.as_ref().and_then(|c| c.get(&r, &ns)) {
+                Some(Some(child)) => child
+                    .pointer("/spec/replicas")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0) as i32,
+                Some(None) => continue,
+                None => match retry(|| api.get_scale(&r.name)).await {
+                    Ok(s) => s.spec.and_then(|s| s.replicas).unwrap_or(0),
+                    Err(kube::Error::Api(s)) if s.code == 404 => continue,
+                    Err(e) => return Err(self.err(&format!("{r} scale"), e)),
+                },
             };
             if current == want {
                 continue;
@@ -159,11 +147,11 @@ impl Reconciler {
     ) -> Result<DynamoGraphDeploymentStatus, ClusterError> {
         let ns = dgd.namespace().unwrap_or_default();
         let graph = dgd.name_any();
-        let live_pcs = self.applier.get(&ObjectRef::of(pcs)).await?;
+        let live_pcs = self.live().get(&ObjectRef::of(pcs)).await?;
         let mut children = Vec::new();
         for (key, spec) in dgd.spec.services.iter().flatten() {
             let r = grove_child(&ns, &graph, key, node_count(spec) > 1);
-            if let Some(mut v) = self.applier.get(&r).await? {
+            if let Some(mut v) = self.live().get(&r).await? {
                 v["kind"] = r.kind.clone().into();
                 children.push(v);
             }

@@ -8,14 +8,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 
+use super::cache::Caches;
+use super::live::Live;
 use crate::api::consts::*;
 use crate::api::{DynamoComponentDeployment, DynamoGraphDeployment};
-use crate::cluster::{Applier, ApplyMode, ClusterError, ObjectRef, retry};
+use crate::cluster::{
+    Applier, ApplyMode, ClusterError, ObjectRef, retry, up_to_date, with_applied_hash,
+};
 use crate::render::{self, RenderOptions};
 
 /// Reconciles graphs and components against one cluster.
@@ -29,6 +33,9 @@ pub struct Reconciler {
     /// Where Events about applied and deleted children go (the operator's one recorder);
     /// `None` publishes none (the CLI).
     pub events: Option<Recorder>,
+    /// The operator's watch caches, read instead of the API server; `None` reads from the API
+    /// server (the CLI).
+    pub caches: Option<Arc<Caches>>,
 }
 
 /// What a graph pass concluded.
@@ -53,6 +60,15 @@ impl Reconciler {
             render,
             writes: Arc::default(),
             events: None,
+            caches: None,
+        }
+    }
+
+    /// Where this reconciler reads live objects.
+    pub(super) fn live(&self) -> Live<'_> {
+        Live {
+            applier: &self.applier,
+            caches: self.caches.as_deref(),
         }
     }
 
@@ -76,36 +92,55 @@ impl Reconciler {
         ClusterError::from_kube(what, self.applier.resolver.server(), e)
     }
 
-    /// Applies `objects` that are not already up to date; returns what was written.
-    /// PersistentVolumeClaims are created once and never rewritten, as upstream creates them:
-    /// a claim's spec is immutable but for its size once bound, and resizing or relabelling a
-    /// volume holding data is left to its owner.
-    async fn ensure_all(&self, objects: &[Value]) -> Result<Vec<String>, ClusterError> {
-        let mut written = Vec::new();
+    /// Applies `objects` that are not already up to date, judged from the live objects (the
+    /// watch caches in the operator); returns what was written and the objects the writes
+    /// stored. PersistentVolumeClaims are created once and never rewritten, as upstream
+    /// creates them: a claim's spec is immutable but for its size once bound, and resizing or
+    /// relabelling a volume holding data is left to its owner.
+    async fn ensure_all(&self, objects: &[Value]) -> Result<Applied, ClusterError> {
+        let mut out = Applied::default();
         for obj in objects {
             let r = ObjectRef::of(obj);
-            let live = self.applier.get(&r).await?;
+            let live = self.live().get(&r).await?;
             if r.kind == "PersistentVolumeClaim" && live.is_some() {
                 continue;
             }
             if self.drop_upstream_hash(obj, live.as_ref()).await? {
-                written.push(format!("adopted {r} from upstream's operator"));
+                out.changes
+                    .push(format!("adopted {r} from upstream's operator"));
             }
-            if self
-                .applier
-                .ensure(obj, live.as_ref(), &self.mode())
-                .await?
-                .is_some()
-            {
-                self.wrote(1);
-                written.push(format!(
-                    "{} {}",
-                    if live.is_some() { "updated" } else { "created" },
-                    r
-                ));
+            let desired = with_applied_hash(obj);
+            let hash = applied_hash(&desired);
+            let written_by_us = self
+                .caches
+                .as_ref()
+                .is_some_and(|c| c.written_since(&r, live.as_ref(), &hash));
+            if written_by_us || live.as_ref().is_some_and(|l| up_to_date(&desired, l)) {
+                continue;
             }
+            let stored = match self.applier.apply(&desired, &self.mode()).await {
+                // A conflict means the object moved under us: decide again on a fresh read.
+                Err(ClusterError::Rejected { code: 409, .. }) => {
+                    let fresh = self.live().fresh(&r).await?;
+                    if fresh.as_ref().is_some_and(|l| up_to_date(&desired, l)) {
+                        continue;
+                    }
+                    self.applier.apply(&desired, &self.mode()).await?
+                }
+                other => other?,
+            };
+            self.wrote(1);
+            if let Some(caches) = &self.caches {
+                caches.wrote(&r, &stored, &hash);
+            }
+            out.changes.push(format!(
+                "{} {}",
+                if live.is_some() { "updated" } else { "created" },
+                r
+            ));
+            out.stored.push(stored);
         }
-        Ok(written)
+        Ok(out)
     }
 
     /// Publishes one Event about `about` listing `changes`, if there are any and a recorder.
@@ -160,7 +195,7 @@ impl Reconciler {
             .objects
             .iter()
             .find(|o| o["kind"] == "PodCliqueSet");
-        let live = super::restart::live_restart(&self.applier, dgd, pcs).await?;
+        let live = super::restart::live_restart(self.live(), dgd, pcs).await?;
         let restart = crate::status::restart::next_status(dgd, &live);
         let stamps = crate::status::restart::stamps(dgd, restart.as_ref(), &live);
         let children = if stamps.is_empty() {
@@ -198,7 +233,7 @@ impl Reconciler {
             Ok(written) => written,
             Err(missing) => return self.graph_blocked(dgd, missing, now).await,
         };
-        changes.extend(self.ensure_all(&children.objects).await?);
+        changes.extend(self.ensure_all(&children.objects).await?.changes);
         if grove {
             changes.extend(self.scale_grove(dgd).await?);
         }
@@ -207,7 +242,7 @@ impl Reconciler {
             .iter()
             .map(|c| serde_json::to_value(c).expect("component serialises"))
             .collect();
-        changes.extend(self.ensure_all(&components).await?);
+        changes.extend(self.ensure_all(&components).await?.changes);
         // Services disappear only with a spec change; a resync of an unchanged graph skips the
         // listing (four requests per graph per resync).
         let changed =
@@ -225,13 +260,8 @@ impl Reconciler {
         {
             Some(pcs) => self.grove_status(dgd, pcs, now).await?,
             None => {
-                let dcds: Api<DynamoComponentDeployment> = Api::namespaced(self.client(), &ns);
-                let selector = format!("{LABEL_GRAPH}={name}");
-                let params = ListParams::default().labels(&selector);
-                let live = retry(|| dcds.list(&params))
-                    .await
-                    .map_err(|e| self.err("list components", e))?;
-                crate::status::graph_status(dgd, &live.items, now)
+                let live = super::restart::graph_components(self.live(), dgd).await?;
+                crate::status::graph_status(dgd, &live, now)
             }
         };
         let status = crate::api::DynamoGraphDeploymentStatus { restart, ..status };
@@ -298,10 +328,11 @@ impl Reconciler {
                 .iter()
                 .map(|c| ObjectRef::of(&serde_json::to_value(c).expect("serialises"))),
         );
-        let selector = format!(
-            "{LABEL_MANAGED_BY}={MANAGED_BY},{LABEL_PART_OF}={}",
-            dgd.name_any()
-        );
+        let graph = dgd.name_any();
+        let labels = [
+            (LABEL_MANAGED_BY, MANAGED_BY),
+            (LABEL_PART_OF, graph.as_str()),
+        ];
         // Services, Ingresses and the PodCliqueSet are the graph's own only under Grove;
         // otherwise their controller is a component and they are left alone here.
         for (api_version, kind) in [
@@ -314,36 +345,46 @@ impl Reconciler {
             ("rbac.authorization.k8s.io/v1", "Role"),
             ("rbac.authorization.k8s.io/v1", "RoleBinding"),
         ] {
-            let probe = ObjectRef {
-                api_version: api_version.into(),
-                kind: kind.into(),
-                namespace: Some(ns.clone()),
-                name: String::new(),
-            };
-            let Ok((api, _)) = self.applier.resolver.api(&probe, &ns) else {
-                continue;
-            };
-            let params = ListParams::default().labels(&selector);
-            let live = retry(|| api.list(&params))
-                .await
-                .map_err(|e| self.err(&format!("list {kind}"), e))?;
-            for obj in live.items {
-                let controlled = obj
-                    .owner_references()
-                    .iter()
-                    .any(|o| o.uid == uid && o.controller == Some(true));
-                let r = ObjectRef {
-                    name: obj.name_any(),
-                    ..probe.clone()
-                };
-                if controlled && !keep.contains(&r) {
-                    self.wrote(1);
-                    self.applier.delete(&r, false).await?;
-                    deleted.push(format!("deleted {r}"));
+            for obj in self.live().list((api_version, kind), &ns, &labels).await? {
+                let mut r = ObjectRef::of(&obj);
+                r.namespace = Some(ns.clone());
+                // The copy at hand (cached) must say the graph controls it before a fresh read
+                // confirms it: most objects labelled for the graph are its components'.
+                let controlled = super::takeover::controller_uid(&obj) == Some(uid.as_str());
+                if keep.contains(&r)
+                    || !controlled
+                    || !self.still_controlled(&r, &uid, &labels).await?
+                {
+                    continue;
                 }
+                self.wrote(1);
+                self.applier.delete(&r, false).await?;
+                deleted.push(format!("deleted {r}"));
             }
         }
         Ok(deleted)
+    }
+
+    /// Whether `r` exists, is controlled by `uid` and carries `labels`, read fresh from the
+    /// API server: what a deletion is decided on (a cache may lag behind, and a stale copy
+    /// must never delete an object that was meanwhile re-labelled or adopted).
+    pub(super) async fn still_controlled(
+        &self,
+        r: &ObjectRef,
+        uid: &str,
+        labels: &[(&str, &str)],
+    ) -> Result<bool, ClusterError> {
+        let Some(live) = self.live().fresh(r).await? else {
+            return Ok(false);
+        };
+        let has = |k: &str, v: &str| {
+            live.pointer("/metadata/labels")
+                .and_then(|l| l.get(k))
+                .and_then(Value::as_str)
+                == Some(v)
+        };
+        Ok(super::takeover::controller_uid(&live) == Some(uid)
+            && labels.iter().all(|(k, v)| has(k, v)))
     }
 
     async fn write_graph_status(
@@ -409,7 +450,8 @@ impl Reconciler {
                 return Ok(false);
             }
         };
-        changes.extend(self.ensure_all(&objects).await?);
+        let applied = self.ensure_all(&objects).await?;
+        changes.extend(applied.changes);
         let groups = super::multinode::runs_groups(dcd);
         if groups {
             changes.extend(self.prune_groups(dcd, &objects).await?);
@@ -426,20 +468,11 @@ impl Reconciler {
                 namespace: Some(ns.clone()),
                 name: name.clone(),
             };
-            if let Some(live) = self.applier.get(&r).await? {
-                let uid = dcd.uid();
-                let controlled = live
-                    .pointer("/metadata/ownerReferences")
-                    .and_then(Value::as_array)
-                    .is_some_and(|refs| {
-                        refs.iter()
-                            .any(|o| o.get("uid").and_then(Value::as_str) == uid.as_deref())
-                    });
-                if controlled {
-                    self.wrote(1);
-                    self.applier.delete(&r, false).await?;
-                    changes.push(format!("deleted {r}"));
-                }
+            let Some(uid) = dcd.uid() else { continue };
+            if self.live().get(&r).await?.is_some() && self.still_controlled(&r, &uid, &[]).await? {
+                self.wrote(1);
+                self.applier.delete(&r, false).await?;
+                changes.push(format!("deleted {r}"));
             }
         }
         self.record(&dcd.object_ref(&()), "Reconciled", &changes)
@@ -447,10 +480,19 @@ impl Reconciler {
         let status = if render::orchestrator::node_count(&dcd.spec.component) > 1 {
             self.lws_status(dcd, now).await?
         } else {
-            let deployments: Api<Deployment> = Api::namespaced(self.client(), &ns);
-            let deployment = retry(|| deployments.get_opt(&name))
-                .await
-                .map_err(|e| self.err(&format!("Deployment {ns}/{name}"), e))?;
+            // The Deployment as this pass wrote it, else as it is live.
+            let r = ObjectRef {
+                api_version: "apps/v1".into(),
+                kind: "Deployment".into(),
+                namespace: Some(ns.clone()),
+                name: name.clone(),
+            };
+            let written = applied.stored.into_iter().find(|o| ObjectRef::of(o) == r);
+            let live = match written {
+                Some(w) => Some(w),
+                None => self.live().get(&r).await?,
+            };
+            let deployment: Option<Deployment> = live.and_then(|v| serde_json::from_value(v).ok());
             crate::status::component_status(dcd, deployment.as_ref(), dcd.status.as_ref(), now)
         };
         let status =
@@ -486,6 +528,24 @@ impl Reconciler {
             .map_err(|e| self.err(&format!("DynamoComponentDeployment {ns}/{name}"), e))?;
         Ok(())
     }
+}
+
+/// What [`Reconciler::ensure_all`] did.
+#[derive(Default)]
+struct Applied {
+    /// One line per write, for the Event.
+    changes: Vec<String>,
+    /// The objects the writes stored.
+    stored: Vec<Value>,
+}
+
+/// The applied-hash annotation of an object stamped by [`with_applied_hash`].
+fn applied_hash(obj: &Value) -> String {
+    obj.pointer("/metadata/annotations")
+        .and_then(|a| a.get(ANNOTATION_APPLIED_HASH))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The kinds that expose a component outside the cluster, deleted when no longer rendered.

@@ -6,12 +6,12 @@
 use std::collections::BTreeMap;
 
 use kube::ResourceExt;
-use kube::api::{Api, ListParams};
 use serde_json::Value;
 
+use super::live::Live;
 use crate::api::consts::*;
 use crate::api::{DynamoComponentDeployment, DynamoGraphDeployment};
-use crate::cluster::{Applier, ClusterError, ObjectRef, retry};
+use crate::cluster::{ClusterError, ObjectRef};
 use crate::render::orchestrator::{grove, node_count};
 use crate::status::restart::ServiceRestart;
 
@@ -19,32 +19,26 @@ use crate::status::restart::ServiceRestart;
 /// rendered PodCliqueSet when it runs on Grove (its cliques carry the stamps); otherwise the
 /// graph's DynamoComponentDeployments do.
 pub async fn live_restart(
-    applier: &Applier,
+    live: Live<'_>,
     dgd: &DynamoGraphDeployment,
     pcs: Option<&Value>,
 ) -> Result<BTreeMap<String, ServiceRestart>, ClusterError> {
     match pcs {
-        Some(pcs) => grove_live(applier, dgd, pcs).await,
-        None => components_live(applier, dgd).await,
+        Some(pcs) => grove_live(live, dgd, pcs).await,
+        None => components_live(live, dgd).await,
     }
 }
 
 async fn components_live(
-    applier: &Applier,
+    live: Live<'_>,
     dgd: &DynamoGraphDeployment,
 ) -> Result<BTreeMap<String, ServiceRestart>, ClusterError> {
-    let ns = dgd.namespace().unwrap_or_else(|| "default".into());
     let name = dgd.name_any();
-    let api: Api<DynamoComponentDeployment> =
-        Api::namespaced(applier.resolver.client().clone(), &ns);
-    let params = ListParams::default().labels(&format!("{LABEL_GRAPH}={name}"));
-    let live = retry(|| api.list(&params))
-        .await
-        .map_err(|e| ClusterError::from_kube("list components", applier.resolver.server(), e))?;
+    let components = graph_components(live, dgd).await?;
     let mut out = BTreeMap::new();
     for key in dgd.spec.services.iter().flat_map(|s| s.keys()) {
         let child = crate::status::component_name(&name, key);
-        let Some(dcd) = live.items.iter().find(|d| d.name_any() == child) else {
+        let Some(dcd) = components.iter().find(|d| d.name_any() == child) else {
             continue;
         };
         out.insert(
@@ -58,14 +52,39 @@ async fn components_live(
     Ok(out)
 }
 
+/// The components labelled as the graph's, from the cache when there is one.
+pub async fn graph_components(
+    live: Live<'_>,
+    dgd: &DynamoGraphDeployment,
+) -> Result<Vec<DynamoComponentDeployment>, ClusterError> {
+    let ns = dgd.namespace().unwrap_or_else(|| "default".into());
+    let name = dgd.name_any();
+    let labels = [(LABEL_GRAPH, name.as_str())];
+    if let Some(caches) = live.caches {
+        return Ok(caches
+            .components
+            .list(Some(&ns), &labels)
+            .iter()
+            .map(|d| (**d).clone())
+            .collect());
+    }
+    let kind = (API_VERSION, "DynamoComponentDeployment");
+    Ok(live
+        .list(kind, &ns, &labels)
+        .await?
+        .into_iter()
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .collect())
+}
+
 async fn grove_live(
-    applier: &Applier,
+    live: Live<'_>,
     dgd: &DynamoGraphDeployment,
     pcs: &Value,
 ) -> Result<BTreeMap<String, ServiceRestart>, ClusterError> {
     let ns = dgd.namespace().unwrap_or_else(|| "default".into());
     let graph = dgd.name_any();
-    let live_pcs = applier.get(&ObjectRef::of(pcs)).await?;
+    let live_pcs = live.get(&ObjectRef::of(pcs)).await?;
     let cliques: Vec<Value> = live_pcs
         .as_ref()
         .and_then(|p| p.pointer("/spec/template/cliques"))
@@ -104,7 +123,7 @@ async fn grove_live(
             namespace: Some(ns.clone()),
             name: format!("{graph}-0-{lower}"),
         };
-        let settled = match applier.get(&r).await? {
+        let settled = match live.get(&r).await? {
             Some(child) if multinode => crate::status::scaling_group_readiness(&child).ready,
             Some(child) => crate::status::pod_clique_readiness(&child).ready,
             None => false,

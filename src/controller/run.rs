@@ -10,9 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Service;
-use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, ListParams, PartialObjectMeta};
 use kube::runtime::controller::{self as runtime_controller, Action, Controller};
@@ -24,15 +21,24 @@ use tokio::sync::watch;
 
 use super::metrics::{Kind, Metrics};
 use super::server::{Health, serve};
+use super::watches::Watches;
 use super::{GraphOutcome, Reconciler};
 use crate::api::scaling_adapter::DynamoGraphDeploymentScalingAdapter as Adapter;
 use crate::api::{DynamoComponentDeployment, DynamoGraphDeployment};
 use crate::cluster::{Applier, ClusterError, Resolver};
 use crate::render::RenderOptions;
 
-/// Reconciles in flight per controller: enough to keep the API server busy, few enough that
-/// a burst of thousands of graphs does not hold thousands of rendered graphs in memory.
-const CONCURRENCY: u16 = 64;
+/// Reconciles in flight per controller. A pass reads only caches, so it is short and mostly
+/// CPU: more in flight would not converge faster on a few cores, and each holds a rendered
+/// graph (at 100 graphs, 64 in flight peaked at 56 MiB against 36 MiB with 8).
+const CONCURRENCY: u16 = 16;
+/// How long a graph's triggers are gathered before its pass runs: each of its components'
+/// status updates moves the graph's status, so one pass per burst writes it once or twice
+/// instead of at every step (at 100 graphs, debouncing both controllers took converging from
+/// 30.1 to 24.7 writes per graph and from 14.3 s to 8.0 s, most of it the graph's status).
+/// Components are not debounced: a hand-edited child is put back at once, and a change
+/// reaches the workloads after one delay, not two.
+const DEBOUNCE: Duration = Duration::from_secs(1);
 
 /// How the operator runs.
 #[derive(Clone, Debug)]
@@ -234,6 +240,16 @@ pub async fn run(
         );
         (None, None)
     };
+    let wc = || watcher::Config::default().any_semantic();
+    let Watches {
+        caches,
+        components,
+        graph_triggers,
+        component_triggers,
+        driver: _driver,
+    } = Watches::start(&client, cfg.restricted_namespace.as_deref(), &cfg.render);
+    let caches = Arc::new(caches);
+
     let reporter = Reporter {
         controller: "dynamoctl-controller".into(),
         instance: Some(cfg.instance.clone()),
@@ -244,6 +260,7 @@ pub async fn run(
         reconciler: Reconciler {
             writes: metrics.writes.clone(),
             events: Some(recorder.clone()),
+            caches: Some(caches.clone()),
             ..Reconciler::new(
                 Applier {
                     resolver,
@@ -267,56 +284,24 @@ pub async fn run(
             let _ = rx.wait_for(|s| *s).await;
         }
     };
-    let api = |c: &Client| -> (Api<DynamoGraphDeployment>, Api<DynamoComponentDeployment>) {
-        match &cfg.restricted_namespace {
-            Some(ns) => (
-                Api::namespaced(c.clone(), ns),
-                Api::namespaced(c.clone(), ns),
-            ),
-            None => (Api::all(c.clone()), Api::all(c.clone())),
-        }
+    let graphs: Api<DynamoGraphDeployment> = match &cfg.restricted_namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
     };
-    let (graphs, components) = api(&client);
-    // Owned children only trigger reconciles: metadata-only watches keep their specs out of
-    // memory (the reconcile reads what it needs).
-    type Meta<K> = Api<PartialObjectMeta<K>>;
-    let owned = |c: &Client| -> (
-        Meta<Deployment>,
-        Meta<Service>,
-        Meta<Ingress>,
-        Meta<DynamoComponentDeployment>,
-    ) {
+    // The components' cache drives the component controller; the graph controller is
+    // triggered by a metadata-only watch of them (a stream feeds one controller only).
+    let component_meta: Api<PartialObjectMeta<DynamoComponentDeployment>> =
         match &cfg.restricted_namespace {
-            Some(ns) => (
-                Api::namespaced(c.clone(), ns),
-                Api::namespaced(c.clone(), ns),
-                Api::namespaced(c.clone(), ns),
-                Api::namespaced(c.clone(), ns),
-            ),
-            None => (
-                Api::all(c.clone()),
-                Api::all(c.clone()),
-                Api::all(c.clone()),
-                Api::all(c.clone()),
-            ),
-        }
-    };
-    let (deployments, services, ingresses, component_meta) = owned(&client);
-    let wc = || watcher::Config::default().any_semantic();
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        };
 
     let (known_graphs, graph_stream) = cached_without_managed_fields(graphs, wc());
     let graph_controller = Controller::for_stream(graph_stream, known_graphs.clone());
     let graph_metrics = metrics.clone();
-    let orchestrators = ctx.reconciler.render.orchestrators.clone();
-    let foreign = |kind: &str| -> (Api<kube::api::DynamicObject>, kube::api::ApiResource) {
-        let ar = foreign_resource(kind);
-        let api = match &cfg.restricted_namespace {
-            Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
-            None => Api::all_with(client.clone(), &ar),
-        };
-        (api, ar)
-    };
-    let mut graph_controller = graph_controller.owns(component_meta, wc());
+    let mut graph_controller = graph_controller
+        .owns(component_meta, wc())
+        .reconcile_on(graph_triggers);
     // An adapter's change (a new replica count, a deletion) is its graph's to act on.
     if let Some(stream) = adapter_stream {
         graph_controller = graph_controller.watches_stream(stream, |a: Adapter| {
@@ -324,27 +309,13 @@ pub async fn run(
             Some(reflector::ObjectRef::new(&a.spec.dgd_ref.name).within(&ns))
         });
     }
-    // The multinode kinds exist only where the configuration says their orchestrator is
-    // installed; watching an unserved kind would fail forever.
-    if orchestrators.grove {
-        let (api, ar) = foreign("PodCliqueSet");
-        graph_controller = graph_controller.owns_with(api, ar, wc());
-        // Grove's PodCliques and scaling groups carry the readiness the graph reports; they
-        // are owned by the PodCliqueSet, not the graph, so they map to it by name. Metadata
-        // is enough: every status change bumps the resourceVersion.
-        for kind in ["PodClique", "PodCliqueScalingGroup"] {
-            let ar = foreign_resource(kind);
-            let api: Meta<kube::api::DynamicObject> = match &cfg.restricted_namespace {
-                Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
-                None => Api::all_with(client.clone(), &ar),
-            };
-            let trigger = watcher(api, wc()).touched_objects();
-            graph_controller = graph_controller.watches_stream_with(trigger, grove_graph_of, ar);
-        }
-    }
     let graph_controller = graph_controller
         .reconcile_all_on(resume)
-        .with_config(runtime_controller::Config::default().concurrency(CONCURRENCY))
+        .with_config(
+            runtime_controller::Config::default()
+                .concurrency(CONCURRENCY)
+                .debounce(DEBOUNCE),
+        )
         .graceful_shutdown_on(stopped())
         .run(reconcile_graph, graph_error_policy, ctx.clone())
         .for_each(move |r| {
@@ -357,32 +328,20 @@ pub async fn run(
                 }
             }
         });
-    let (component_store, component_stream) = cached_without_managed_fields(components, wc());
-    let mut component_controller = Controller::for_stream(component_stream, component_store)
-        .owns(deployments, wc())
-        .owns(services, wc())
-        .owns(ingresses, wc());
-    if orchestrators.lws {
-        for kind in ["LeaderWorkerSet", "PodGroup"] {
-            let (api, ar) = foreign(kind);
-            component_controller = component_controller.owns_with(api, ar, wc());
+    let (component_cache, component_events) = components;
+    let component_controller = Controller::for_stream(
+        component_events.applied_objects(),
+        component_cache.store().expect("components are kept typed"),
+    )
+    .reconcile_on(component_triggers)
+    .with_config(runtime_controller::Config::default().concurrency(CONCURRENCY))
+    .graceful_shutdown_on(stopped())
+    .run(reconcile_component, component_error_policy, ctx.clone())
+    .for_each(|r| async move {
+        if let Err(e) = r {
+            tracing::debug!(error = %e, "component controller");
         }
-    }
-    // As upstream: VirtualServices are watched only when the configuration names an Istio
-    // gateway, which says Istio is installed (watching an unserved kind fails forever).
-    if ctx.reconciler.render.virtual_service_gateway.is_some() {
-        let (api, ar) = foreign("VirtualService");
-        component_controller = component_controller.owns_with(api, ar, wc());
-    }
-    let component_controller = component_controller
-        .with_config(runtime_controller::Config::default().concurrency(CONCURRENCY))
-        .graceful_shutdown_on(stopped())
-        .run(reconcile_component, component_error_policy, ctx.clone())
-        .for_each(|r| async move {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "component controller");
-            }
-        });
+    });
 
     let model_controller = models(&client, &ctx, &cfg, stopped());
 
@@ -467,6 +426,9 @@ async fn reconcile_graph(
         // Garbage collection removes the children of a deleted graph; an excluded namespace
         // belongs to its namespace-scoped operator until its marker expires.
         return Ok(Action::await_change());
+    }
+    if let Some(caches) = &ctx.reconciler.caches {
+        caches.wait_ready().await?;
     }
     let start = Instant::now();
     let result = match sync_adapters(&dgd, &ctx).await {
@@ -573,6 +535,9 @@ async fn reconcile_component(
     if !(ctx.may_write)(&ns) || dcd.meta().deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
+    if let Some(caches) = &ctx.reconciler.caches {
+        caches.wait_ready().await?;
+    }
     let start = Instant::now();
     let result = ctx.reconciler.reconcile_component(&dcd, &now()).await;
     ctx.metrics
@@ -641,48 +606,4 @@ pub async fn serve_endpoints(
             .map_err(|e| bind("metrics", cfg.metrics_addr, e))?
     };
     Ok((h, m))
-}
-
-/// The graph a Grove PodClique or PodCliqueScalingGroup belongs to: the PodCliqueSet that
-/// owns it (directly, or through a scaling group named `<graph>-0-<service>`) is named after
-/// the graph.
-fn grove_graph_of(
-    obj: PartialObjectMeta<kube::api::DynamicObject>,
-) -> Option<reflector::ObjectRef<DynamoGraphDeployment>> {
-    let ns = obj.namespace()?;
-    let graph = obj
-        .owner_references()
-        .iter()
-        .find(|r| r.kind == "PodCliqueSet")
-        .map(|r| r.name.clone())
-        .or_else(|| {
-            // A PodClique of a scaling group is owned by the group; Grove labels every
-            // object it makes with the PodCliqueSet's name.
-            obj.labels().get(crate::api::consts::LABEL_PART_OF).cloned()
-        })?;
-    Some(reflector::ObjectRef::new(&graph).within(&ns))
-}
-
-/// The API resource of a multinode kind the operator owns or watches.
-fn foreign_resource(kind: &str) -> kube::api::ApiResource {
-    use crate::render::orchestrator::{grove, lws};
-    let (api_version, plural) = match kind {
-        "PodCliqueSet" => (grove::API_VERSION, "podcliquesets"),
-        "VirtualService" => (
-            crate::render::VIRTUAL_SERVICE_API_VERSION,
-            "virtualservices",
-        ),
-        "PodClique" => (grove::API_VERSION, "podcliques"),
-        "PodCliqueScalingGroup" => (grove::API_VERSION, "podcliquescalinggroups"),
-        "PodGroup" => (lws::PODGROUP_API_VERSION, "podgroups"),
-        _ => (lws::LWS_API_VERSION, "leaderworkersets"),
-    };
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    kube::api::ApiResource {
-        group: group.into(),
-        version: version.into(),
-        api_version: api_version.into(),
-        kind: kind.into(),
-        plural: plural.into(),
-    }
 }

@@ -157,7 +157,7 @@ impl Reconciler {
 }
 
 /// The uid of the object's controller (the ownerReference with `controller: true`).
-fn controller_uid(obj: &Value) -> Option<&str> {
+pub(super) fn controller_uid(obj: &Value) -> Option<&str> {
     obj.pointer("/metadata/ownerReferences")?
         .as_array()?
         .iter()
