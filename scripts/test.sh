@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 # The test files written against tests/common/cluster.rs (TestCluster). A new cluster-facing
 # test file belongs here too.
-real_backend=(cluster_apply cluster_diff controller controller_refused controller_requests install leases model operator_config)
+real_backend=(cluster_apply cluster_diff controller controller_fidelity controller_refused controller_requests install leases model operator_config)
 
 echo "== cargo test --workspace (the simulator backend)"
 cargo test --workspace "$@"

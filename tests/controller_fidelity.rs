@@ -1,10 +1,11 @@
-//! Upstream behaviours of the reconciler, in the simulator: claims a graph uses but does not
+//! Upstream behaviours of the reconciler, on the simulator and a real API server: claims a graph uses but does not
 //! create must exist (else the graph fails, naming them); created claims are never rewritten;
 //! an Istio VirtualService is applied and pruned like an Ingress; a component reports
 //! `DynamoComponentReady` and `Valid`.
 
 mod common;
 
+use common::cluster::TestCluster;
 use dynamoctl::api::{DynamoComponentDeployment, DynamoGraphDeployment};
 use dynamoctl::cluster::{Applier, Resolver};
 use dynamoctl::controller::{GraphOutcome, Reconciler};
@@ -14,7 +15,6 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
-use kube_sim::Simulator;
 use serde_json::{Value, json};
 
 const NS: &str = "default";
@@ -23,7 +23,7 @@ fn now() -> Time {
     Time(k8s_openapi::jiff::Timestamp::now())
 }
 
-async fn reconciler(sim: &Simulator, opts: RenderOptions) -> Reconciler {
+async fn reconciler(sim: &TestCluster, opts: RenderOptions) -> Reconciler {
     let applier = Applier {
         resolver: Resolver::new(sim.client(), &sim.url()).await.unwrap(),
         default_namespace: NS.into(),
@@ -32,7 +32,7 @@ async fn reconciler(sim: &Simulator, opts: RenderOptions) -> Reconciler {
 }
 
 /// Creates or replaces the graph `g` from `spec` (server-side apply, as a user would).
-async fn put_graph(sim: &Simulator, spec: Value) -> DynamoGraphDeployment {
+async fn put_graph(sim: &TestCluster, spec: Value) -> DynamoGraphDeployment {
     let api: Api<DynamoGraphDeployment> = Api::namespaced(sim.client(), NS);
     let body = json!({
         "apiVersion": "nvidia.com/v1alpha1",
@@ -65,7 +65,9 @@ fn pvcs_spec(cache_size: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_claim_fails_the_graph_and_created_claims_are_never_rewritten() {
-    let sim = common::sim::with_crds(false).await;
+    let Some(sim) = common::cluster::with_crds(false).await else {
+        return;
+    };
     let r = reconciler(&sim, RenderOptions::default()).await;
     let dgd = put_graph(&sim, pvcs_spec("1Gi")).await;
 
@@ -169,7 +171,7 @@ fn frontend(use_virtual_service: bool) -> Value {
     } } })
 }
 
-async fn reconcile_all(sim: &Simulator, r: &Reconciler) {
+async fn reconcile_all(sim: &TestCluster, r: &Reconciler) {
     let dgd = Api::<DynamoGraphDeployment>::namespaced(sim.client(), NS)
         .get("g")
         .await
@@ -183,11 +185,34 @@ async fn reconcile_all(sim: &Simulator, r: &Reconciler) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_virtual_service_is_applied_and_pruned_and_components_report_upstreams_conditions() {
-    let sim = common::sim::with_crds(true).await;
+    let Some(sim) = common::cluster::with_crds(true).await else {
+        return;
+    };
     Api::<CustomResourceDefinition>::all(sim.client())
         .create(&PostParams::default(), &virtual_service_crd())
         .await
         .unwrap();
+    // A real API server serves a new kind once the CRD is Established (moments later).
+    let start = std::time::Instant::now();
+    while !sim
+        .object(
+            "apiextensions.k8s.io",
+            "customresourcedefinitions",
+            "",
+            "virtualservices.networking.istio.io",
+        )
+        .and_then(|c| c["status"]["conditions"].as_array().cloned())
+        .is_some_and(|c| {
+            c.iter()
+                .any(|c| c["type"] == "Established" && c["status"] == "True")
+        })
+    {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "CRD not Established"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     let r = reconciler(&sim, RenderOptions::default()).await;
     put_graph(&sim, frontend(true)).await;
     reconcile_all(&sim, &r).await;
