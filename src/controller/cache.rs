@@ -26,6 +26,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::watch;
 
+use super::compact::Compact;
 use crate::api::DynamoComponentDeployment;
 use crate::cluster::{ClusterError, ObjectRef};
 
@@ -85,6 +86,51 @@ impl Index {
         }
         false
     }
+}
+
+impl Index {
+    /// Replaces the JSON of `ns/name` by `text` if it still is the object at `rv`.
+    fn replace_at(&mut self, ns: &str, name: &str, rv: u64, text: Arc<str>) {
+        let Some(entry) = self.by_ns.get_mut(ns).and_then(|n| n.get_mut(name)) else {
+            return;
+        };
+        let current = entry.as_deref().map(parse);
+        if current.as_ref().and_then(resource_version) == Some(rv) {
+            *entry = Some(text);
+        }
+    }
+}
+
+/// The top-level key that marks a cached child as verified ([`Caches::verified`]): kept only
+/// in this process's cache, never sent.
+const VERIFIED: &str = "$dynamoctl-verified";
+
+/// What a verified child keeps: what is read of it besides the applied-hash comparison (its
+/// metadata; a Deployment's status and the spec fields its readiness reads). `None` for a
+/// kind that is always kept whole.
+fn verified_copy(kind: &str, live: &Value) -> Option<Value> {
+    let mut out = serde_json::Map::new();
+    for key in ["apiVersion", "kind", "metadata"] {
+        if let Some(v) = live.get(key) {
+            out.insert(key.into(), v.clone());
+        }
+    }
+    match kind {
+        "Deployment" => {
+            if let Some(status) = live.get("status") {
+                out.insert("status".into(), status.clone());
+            }
+            let spec: serde_json::Map<String, Value> = ["replicas", "paused", "selector"]
+                .into_iter()
+                .filter_map(|k| Some((k.to_string(), live.pointer(&format!("/spec/{k}"))?.clone())))
+                .collect();
+            out.insert("spec".into(), Value::Object(spec));
+        }
+        "Service" | "ServiceAccount" | "Role" | "RoleBinding" | "Ingress" => {}
+        _ => return None,
+    }
+    out.insert(VERIFIED.into(), Value::Bool(true));
+    Some(Value::Object(out))
 }
 
 /// How a cache keeps its objects.
@@ -149,9 +195,19 @@ impl Recent {
     }
 }
 
+/// Drops from a cached object's metadata what the reconcile never reads and what is often
+/// the largest part of an object: `managedFields` (with three field managers) and kubectl's
+/// last-applied annotation (a second copy of the whole object, on every graph a user
+/// `kubectl apply`s).
+pub fn trim_metadata(meta: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) {
+    meta.managed_fields = None;
+    if let Some(a) = &mut meta.annotations {
+        a.remove(crate::diff::LAST_APPLIED_ANNOTATION);
+    }
+}
+
 /// Watches `api` into a new cache keeping its objects as `keep` says. `strip` removes what
-/// the reconcile never reads from each cached object (`managedFields` always go: with three
-/// field managers they are often the largest part of an object).
+/// the reconcile never reads from each cached object, after [`trim_metadata`].
 pub fn watch<K>(
     api: Api<K>,
     config: watcher::Config,
@@ -177,7 +233,7 @@ where
     let recent = recent.clone();
     let events = watcher(api, config)
         .modify(move |o: &mut K| {
-            o.meta_mut().managed_fields = None;
+            trim_metadata(o.meta_mut());
             strip(o);
         })
         .default_backoff()
@@ -279,6 +335,8 @@ fn parse(text: &str) -> Value {
 /// A cache read as JSON, whatever its Rust type: what [`Caches`] keeps per kind.
 trait Lookup: Send + Sync {
     fn get(&self, ns: Option<&str>, name: &str) -> Option<Value>;
+    /// Keeps `copy` instead of `ns/name` if the cache still holds it at `rv`.
+    fn keep_verified(&self, ns: &str, name: &str, rv: u64, copy: &Value);
     fn list(&self, ns: Option<&str>, labels: &[(&str, &str)]) -> Vec<Value>;
     fn ready(&self) -> watch::Receiver<bool>;
 }
@@ -310,6 +368,16 @@ where
             .collect()
     }
 
+    fn keep_verified(&self, ns: &str, name: &str, rv: u64, copy: &Value) {
+        if self.store.is_none() {
+            let text = Arc::from(copy.to_string());
+            self.index
+                .write()
+                .expect("index lock")
+                .replace_at(ns, name, rv, text);
+        }
+    }
+
     fn ready(&self) -> watch::Receiver<bool> {
         self.ready.clone()
     }
@@ -318,15 +386,15 @@ where
 /// Every cache the reconcile reads, by kind, and the writes they have not seen yet.
 pub struct Caches {
     kinds: BTreeMap<(String, String), Arc<dyn Lookup>>,
-    /// The components, typed: the graph's status is computed from them.
-    pub components: Cache<DynamoComponentDeployment>,
+    /// The components: the graph's status is computed from them.
+    pub components: Cache<Compact<DynamoComponentDeployment>>,
     recent: Recent,
 }
 
 impl Caches {
     /// Caches with the components' and no other kind yet; `recent` is the record every
     /// watch was given.
-    pub fn new(components: Cache<DynamoComponentDeployment>, recent: Recent) -> Caches {
+    pub fn new(components: Cache<Compact<DynamoComponentDeployment>>, recent: Recent) -> Caches {
         let mut caches = Caches {
             kinds: BTreeMap::new(),
             components: components.clone(),
@@ -403,6 +471,31 @@ impl Caches {
                     "not listed within {READY_WITHIN:?}; check the operator's RBAC (list and watch) for its children's kinds"
                 ),
             })
+    }
+
+    /// Whether `cached` (read from these caches) was found up to date with the render whose
+    /// applied hash it carries, and has not changed since ([`Caches::keep_verified`]): then
+    /// the hash alone says whether it still is.
+    pub fn verified(cached: &Value) -> bool {
+        cached.get(VERIFIED) == Some(&Value::Bool(true))
+    }
+
+    /// Records that the cached child `live` is up to date with the render: from now until its
+    /// next change (any watch event replaces the copy) the cache keeps only what is read of it
+    /// besides its applied hash. A Deployment's copy takes a fifth of its JSON, so at steady
+    /// state the caches hold the children's metadata and status, not their specs.
+    pub fn keep_verified(&self, r: &ObjectRef, live: &Value, default_ns: &str) {
+        let (Some(cache), Some(rv)) = (self.kind(&r.api_version, &r.kind), resource_version(live))
+        else {
+            return;
+        };
+        if Caches::verified(live) {
+            return;
+        }
+        if let Some(copy) = verified_copy(&r.kind, live) {
+            let ns = r.namespace.as_deref().unwrap_or(default_ns);
+            cache.keep_verified(ns, &r.name, rv, &copy);
+        }
     }
 
     /// Remembers that `stored` (the object a write returned) was written with `hash`.
@@ -482,11 +575,58 @@ mod tests {
     }
 
     #[test]
+    fn a_verified_child_keeps_what_is_read_of_it_until_it_changes() {
+        let deployment = serde_json::json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "d", "namespace": "a", "resourceVersion": "7",
+                "annotations": {"nvidia.com/dynamoctl-applied-hash": "h"}},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"x": "y"}},
+                "template": {"spec": {"containers": [{"name": "main", "image": "i"}]}}},
+            "status": {"readyReplicas": 2},
+        });
+        let copy = verified_copy("Deployment", &deployment).unwrap();
+        assert!(Caches::verified(&copy));
+        assert_eq!(copy["metadata"], deployment["metadata"]);
+        assert_eq!(copy["status"], deployment["status"]);
+        assert_eq!(copy["spec"]["replicas"], 2);
+        assert!(copy.pointer("/spec/template").is_none());
+        // Still a Deployment to read: readiness sees its replicas and status.
+        let typed: k8s_openapi::api::apps::v1::Deployment =
+            serde_json::from_value(copy.clone()).unwrap();
+        assert_eq!(typed.spec.unwrap().replicas, Some(2));
+        // Kinds read whole (a PodCliqueSet's template) are never reduced.
+        assert!(verified_copy("PodCliqueSet", &deployment).is_none());
+
+        let mut index = Index::default();
+        let text = |v: &Value| Some(Arc::<str>::from(v.to_string()));
+        index
+            .by_ns
+            .entry("a".into())
+            .or_default()
+            .insert("d".into(), text(&deployment));
+        // A copy verified at an older resourceVersion does not replace a newer object.
+        index.replace_at("a", "d", 6, Arc::from(copy.to_string()));
+        assert!(!Caches::verified(&parse(
+            index.by_ns["a"]["d"].as_deref().unwrap()
+        )));
+        index.replace_at("a", "d", 7, Arc::from(copy.to_string()));
+        assert!(Caches::verified(&parse(
+            index.by_ns["a"]["d"].as_deref().unwrap()
+        )));
+        // Its next watch event brings it whole again.
+        let json = |o: &ConfigMap| Some(Arc::from(serde_json::to_string(o).unwrap()));
+        index.apply(&watcher::Event::Apply(cm("a", "d")), json);
+        assert!(!Caches::verified(&parse(
+            index.by_ns["a"]["d"].as_deref().unwrap()
+        )));
+    }
+
+    #[test]
     fn a_write_vouches_only_until_the_cache_catches_up() {
         let (cache, _events) = {
             // A cache that is never fed: only its registry entry matters here.
             let (w, _) = watch::channel(false);
-            let writer = reflector::store::Writer::<DynamoComponentDeployment>::new(());
+            let writer = reflector::store::Writer::<Compact<DynamoComponentDeployment>>::new(());
             (
                 Cache {
                     store: Some(writer.as_reader()),

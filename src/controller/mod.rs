@@ -4,7 +4,9 @@
 
 mod adapter;
 pub mod cache;
+mod compact;
 pub mod conversion;
+pub mod events;
 pub mod exclusion;
 pub mod leader;
 pub mod live;

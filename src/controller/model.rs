@@ -18,12 +18,12 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::events::{Event, EventType, Recorder};
 use futures::StreamExt;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::reflector::{self, ObjectRef, Store, reflector};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
@@ -102,7 +102,7 @@ pub async fn run(
     let model_stream = reflector(
         model_writer,
         watcher(models, wc())
-            .modify(|m| m.meta_mut().managed_fields = None)
+            .modify(|m| super::cache::trim_metadata(m.meta_mut()))
             .default_backoff(),
     )
     .applied_objects()
@@ -111,7 +111,7 @@ pub async fn run(
     let slice_stream = reflector(
         slice_writer,
         watcher(slices, wc().labels(LABEL_BASE_MODEL_HASH))
-            .modify(|s| s.meta_mut().managed_fields = None)
+            .modify(|s| super::cache::trim_metadata(s.meta_mut()))
             .default_backoff(),
     )
     .touched_objects();

@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::events::{Event, EventType, Recorder};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 
@@ -18,7 +18,7 @@ use super::live::Live;
 use crate::api::consts::*;
 use crate::api::{DynamoComponentDeployment, DynamoGraphDeployment};
 use crate::cluster::{
-    Applier, ApplyMode, ClusterError, ObjectRef, retry, up_to_date, with_applied_hash,
+    Applier, ApplyMode, ClusterError, ObjectRef, content_hash, retry, up_to_date, with_applied_hash,
 };
 use crate::render::{self, RenderOptions};
 
@@ -115,7 +115,17 @@ impl Reconciler {
                 .caches
                 .as_ref()
                 .is_some_and(|c| c.written_since(&r, live.as_ref(), &hash));
-            if written_by_us || live.as_ref().is_some_and(|l| up_to_date(&desired, l)) {
+            // Verified before and unchanged since: the hash alone decides.
+            let verified = live
+                .as_ref()
+                .is_some_and(|l| Caches::verified(l) && applied_hash(l) == hash);
+            if written_by_us || verified {
+                continue;
+            }
+            if let Some(l) = live.as_ref().filter(|l| up_to_date(&desired, l)) {
+                if let Some(caches) = &self.caches {
+                    caches.keep_verified(&r, l, &self.applier.default_namespace);
+                }
                 continue;
             }
             let stored = match self.applier.apply(&desired, &self.mode()).await {
@@ -242,7 +252,8 @@ impl Reconciler {
             .iter()
             .map(|c| serde_json::to_value(c).expect("component serialises"))
             .collect();
-        changes.extend(self.ensure_all(&components).await?.changes);
+        let written_components = self.ensure_all(&components).await?;
+        changes.extend(written_components.changes);
         // Services disappear only with a spec change; a resync of an unchanged graph skips the
         // listing (four requests per graph per resync).
         let changed =
@@ -260,7 +271,17 @@ impl Reconciler {
         {
             Some(pcs) => self.grove_status(dgd, pcs, now).await?,
             None => {
-                let live = super::restart::graph_components(self.live(), dgd).await?;
+                let mut live = super::restart::graph_components(self.live(), dgd).await?;
+                // A component this pass wrote is read as written: its cached copy may predate
+                // the write (and its new generation), and would report the old spec as ready.
+                for stored in written_components.stored {
+                    let Ok(written) = serde_json::from_value::<DynamoComponentDeployment>(stored)
+                    else {
+                        continue;
+                    };
+                    live.retain(|c| c.metadata.name != written.metadata.name);
+                    live.push(written);
+                }
                 crate::status::graph_status(dgd, &live, now)
             }
         };
@@ -387,27 +408,65 @@ impl Reconciler {
             && labels.iter().all(|(k, v)| has(k, v)))
     }
 
+    /// Writes a graph's status unless it already says that.
     async fn write_graph_status(
         &self,
         dgd: &DynamoGraphDeployment,
         status: &crate::api::DynamoGraphDeploymentStatus,
     ) -> Result<(), ClusterError> {
-        if dgd.status.as_ref() == Some(status) {
+        self.write_status(dgd, dgd.status.as_ref(), status).await
+    }
+
+    /// Writes `status` as `obj`'s (a graph or a component) unless its cached copy already
+    /// says that, or this process wrote exactly that and the cache has not caught up yet: a
+    /// pass that starts right after the same object's previous pass wrote its status sees the
+    /// copy from before that write, and would write the same status again.
+    async fn write_status<K, S>(
+        &self,
+        obj: &K,
+        current: Option<&S>,
+        status: &S,
+    ) -> Result<(), ClusterError>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + serde::Serialize
+            + std::fmt::Debug,
+        S: serde::Serialize + PartialEq,
+    {
+        let (ns, name) = (obj.namespace().unwrap_or_default(), obj.name_any());
+        let kind = K::kind(&());
+        let body = json!({ "apiVersion": API_VERSION, "kind": kind, "status": status });
+        let hash = content_hash(&body);
+        let r = ObjectRef {
+            api_version: API_VERSION.into(),
+            kind: format!("{kind}/status"),
+            namespace: Some(ns.clone()),
+            name: name.clone(),
+        };
+        let cached = json!({ "metadata": { "resourceVersion": obj.resource_version() } });
+        // Asked first, so the record goes once the cache has caught up.
+        let written = self
+            .caches
+            .as_ref()
+            .is_some_and(|c| c.written_since(&r, Some(&cached), &hash));
+        if written || current == Some(status) {
             return Ok(());
         }
-        let api: Api<DynamoGraphDeployment> =
-            Api::namespaced(self.client(), &dgd.namespace().unwrap_or_default());
-        let body =
-            json!({ "apiVersion": API_VERSION, "kind": "DynamoGraphDeployment", "status": status });
-        let (name, params, patch) = (
-            dgd.name_any(),
+        let api: Api<K> = Api::namespaced(self.client(), &ns);
+        let (params, patch) = (
             PatchParams::apply(FIELD_MANAGER_STATUS).force(),
             Patch::Apply(&body),
         );
         self.wrote(1);
-        retry(|| api.patch_status(&name, &params, &patch))
+        let stored = retry(|| api.patch_status(&name, &params, &patch))
             .await
-            .map_err(|e| self.err(&format!("DynamoGraphDeployment {}", dgd.name_any()), e))?;
+            .map_err(|e| self.err(&format!("{kind} {ns}/{name}"), e))?;
+        if let Some(caches) = &self.caches {
+            let stored = serde_json::to_value(&stored).expect("objects serialise");
+            caches.wrote(&r, &stored, &hash);
+        }
         Ok(())
     }
 
@@ -512,21 +571,7 @@ impl Reconciler {
         dcd: &DynamoComponentDeployment,
         status: &crate::api::DynamoComponentDeploymentStatus,
     ) -> Result<(), ClusterError> {
-        if dcd.status.as_ref() == Some(status) {
-            return Ok(());
-        }
-        let (ns, name) = (dcd.namespace().unwrap_or_default(), dcd.name_any());
-        let api: Api<DynamoComponentDeployment> = Api::namespaced(self.client(), &ns);
-        let body = json!({ "apiVersion": API_VERSION, "kind": "DynamoComponentDeployment", "status": status });
-        let (params, patch) = (
-            PatchParams::apply(FIELD_MANAGER_STATUS).force(),
-            Patch::Apply(&body),
-        );
-        self.wrote(1);
-        retry(|| api.patch_status(&name, &params, &patch))
-            .await
-            .map_err(|e| self.err(&format!("DynamoComponentDeployment {ns}/{name}"), e))?;
-        Ok(())
+        self.write_status(dcd, dcd.status.as_ref(), status).await
     }
 }
 

@@ -65,7 +65,7 @@ pub async fn graph_components(
             .components
             .list(Some(&ns), &labels)
             .iter()
-            .map(|d| (**d).clone())
+            .filter_map(|d| d.object().ok())
             .collect());
     }
     let kind = (API_VERSION, "DynamoComponentDeployment");

@@ -9,16 +9,17 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::events::{Event, EventType, Recorder, Reporter};
 use futures::StreamExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, ListParams, PartialObjectMeta};
 use kube::runtime::controller::{self as runtime_controller, Action, Controller};
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{self, Store, reflector};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 use tokio::sync::watch;
 
+use super::compact::Compact;
 use super::metrics::{Kind, Metrics};
 use super::server::{Health, serve};
 use super::watches::Watches;
@@ -105,6 +106,18 @@ impl Context {
     }
 }
 
+/// The typed object of a pass, parsed from the kept one.
+fn typed<K>(kept: &Compact<K>) -> Result<K, ClusterError>
+where
+    K: Resource<DynamicType = ()> + serde::de::DeserializeOwned,
+{
+    kept.object().map_err(|e| ClusterError::Rejected {
+        object: key(kept),
+        code: 500,
+        message: format!("the operator's cached copy does not parse: {e}"),
+    })
+}
+
 fn key<K: Resource<DynamicType = ()>>(obj: &K) -> String {
     format!(
         "{}/{}/{}",
@@ -118,10 +131,9 @@ fn now() -> Time {
     Time(k8s_openapi::jiff::Timestamp::now())
 }
 
-/// A watched, cached kind whose cached copies drop `managedFields`: the reconcile never reads
-/// them, and with three field managers they are often the largest part of an object (a
-/// 1,000-graph run held 143 MiB with them).
-fn cached_without_managed_fields<K>(
+/// A watched, cached kind whose cached copies are trimmed ([`super::cache::trim_metadata`]):
+/// with `managedFields` a 1,000-graph run held 143 MiB.
+fn cached_trimmed<K>(
     api: Api<K>,
     config: watcher::Config,
 ) -> (
@@ -141,7 +153,7 @@ where
     let stream = reflector(
         writer,
         watcher(api, config)
-            .modify(|o| o.meta_mut().managed_fields = None)
+            .modify(|o| super::cache::trim_metadata(o.meta_mut()))
             .default_backoff(),
     )
     .applied_objects();
@@ -229,7 +241,7 @@ pub async fn run(
         let stream = reflector(
             writer,
             watcher(api, watcher::Config::default().any_semantic())
-                .modify(|o| o.meta_mut().managed_fields = None)
+                .modify(|o| super::cache::trim_metadata(o.meta_mut()))
                 .default_backoff(),
         )
         .touched_objects();
@@ -284,7 +296,7 @@ pub async fn run(
             let _ = rx.wait_for(|s| *s).await;
         }
     };
-    let graphs: Api<DynamoGraphDeployment> = match &cfg.restricted_namespace {
+    let graphs: Api<Compact<DynamoGraphDeployment>> = match &cfg.restricted_namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
@@ -296,7 +308,7 @@ pub async fn run(
             None => Api::all(client.clone()),
         };
 
-    let (known_graphs, graph_stream) = cached_without_managed_fields(graphs, wc());
+    let (known_graphs, graph_stream) = cached_trimmed(graphs, wc());
     let graph_controller = Controller::for_stream(graph_stream, known_graphs.clone());
     let graph_metrics = metrics.clone();
     let mut graph_controller = graph_controller
@@ -408,17 +420,13 @@ fn models<S: Future<Output = ()> + Send + Sync + 'static>(
 }
 
 async fn reconcile_graph(
-    dgd: Arc<DynamoGraphDeployment>,
+    kept: Arc<Compact<DynamoGraphDeployment>>,
     ctx: Arc<Context>,
 ) -> Result<Action, ClusterError> {
+    let dgd = typed(&kept)?;
     let ns = dgd.namespace().unwrap_or_default();
-    tracing::debug!(graph = %key(dgd.as_ref()), may_write = (ctx.may_write)(&ns), "reconcile");
-    if (ctx.may_write)(&ns)
-        && ctx
-            .reconciler
-            .release_upstream_finalizer(dgd.as_ref())
-            .await?
-    {
+    tracing::debug!(graph = %key(&dgd), may_write = (ctx.may_write)(&ns), "reconcile");
+    if (ctx.may_write)(&ns) && ctx.reconciler.release_upstream_finalizer(&dgd).await? {
         // Taken over from upstream's operator; the next event brings the updated graph.
         return Ok(Action::await_change());
     }
@@ -440,7 +448,7 @@ async fn reconcile_graph(
     if let Err(e) = &result {
         publish(
             &ctx,
-            dgd.as_ref(),
+            &dgd,
             EventType::Warning,
             "ReconcileFailed",
             &e.to_string(),
@@ -449,21 +457,14 @@ async fn reconcile_graph(
     }
     match result? {
         GraphOutcome::Invalid(message) => {
-            publish(
-                &ctx,
-                dgd.as_ref(),
-                EventType::Warning,
-                "ValidationFailed",
-                &message,
-            )
-            .await;
+            publish(&ctx, &dgd, EventType::Warning, "ValidationFailed", &message).await;
             // Retrying cannot help until the spec changes.
             Ok(Action::await_change())
         }
         GraphOutcome::Blocked(message) => {
             publish(
                 &ctx,
-                dgd.as_ref(),
+                &dgd,
                 EventType::Warning,
                 "PrerequisiteMissing",
                 &message,
@@ -474,7 +475,7 @@ async fn reconcile_graph(
             Ok(Action::requeue(ctx.resync.min(BLOCKED_RETRY)))
         }
         _ => {
-            ctx.succeeded(&key(dgd.as_ref()));
+            ctx.succeeded(&key(&dgd));
             Ok(Action::requeue(ctx.resync))
         }
     }
@@ -514,7 +515,7 @@ async fn sync_adapters(
 }
 
 fn graph_error_policy(
-    dgd: Arc<DynamoGraphDeployment>,
+    dgd: Arc<Compact<DynamoGraphDeployment>>,
     error: &ClusterError,
     ctx: Arc<Context>,
 ) -> Action {
@@ -524,11 +525,12 @@ fn graph_error_policy(
 }
 
 async fn reconcile_component(
-    dcd: Arc<DynamoComponentDeployment>,
+    kept: Arc<Compact<DynamoComponentDeployment>>,
     ctx: Arc<Context>,
 ) -> Result<Action, ClusterError> {
+    let dcd = typed(&kept)?;
     let ns = dcd.namespace().unwrap_or_default();
-    if (ctx.may_write)(&ns) && ctx.reconciler.take_over_component(dcd.as_ref()).await? {
+    if (ctx.may_write)(&ns) && ctx.reconciler.take_over_component(&dcd).await? {
         // Taken over from upstream's operator; the next event brings the updated component.
         return Ok(Action::await_change());
     }
@@ -545,7 +547,7 @@ async fn reconcile_component(
     if let Err(e) = &result {
         publish(
             &ctx,
-            dcd.as_ref(),
+            &dcd,
             EventType::Warning,
             "ReconcileFailed",
             &e.to_string(),
@@ -553,12 +555,12 @@ async fn reconcile_component(
         .await;
     }
     result?;
-    ctx.succeeded(&key(dcd.as_ref()));
+    ctx.succeeded(&key(&dcd));
     Ok(Action::requeue(ctx.resync))
 }
 
 fn component_error_policy(
-    dcd: Arc<DynamoComponentDeployment>,
+    dcd: Arc<Compact<DynamoComponentDeployment>>,
     error: &ClusterError,
     ctx: Arc<Context>,
 ) -> Action {

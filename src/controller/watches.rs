@@ -17,14 +17,20 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use super::cache::{self, Cache, Caches, Events, Keep, Recent};
+use super::compact::Compact;
 use crate::api::consts::{LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY};
 use crate::api::{DynamoComponentDeployment, DynamoGraphDeployment};
+
+/// A graph as the operator keeps it.
+pub(super) type Graph = Compact<DynamoGraphDeployment>;
+/// A component as the operator keeps it.
+pub(super) type Component = Compact<DynamoComponentDeployment>;
 use crate::render::RenderOptions;
 
 /// Whom a child's event concerns.
 enum Trigger {
-    Graph(ObjectRef<DynamoGraphDeployment>),
-    Component(ObjectRef<DynamoComponentDeployment>),
+    Graph(ObjectRef<Graph>),
+    Component(ObjectRef<Component>),
 }
 
 /// The caches and the streams that feed the controllers.
@@ -32,14 +38,11 @@ pub(super) struct Watches {
     /// Every cache, for the reconcile.
     pub caches: Caches,
     /// The components' watch (its cache is in `caches`): the component controller's input.
-    pub components: (
-        Cache<DynamoComponentDeployment>,
-        Events<DynamoComponentDeployment>,
-    ),
+    pub components: (Cache<Component>, Events<Component>),
     /// Graphs whose children changed.
-    pub graph_triggers: BoxStream<'static, ObjectRef<DynamoGraphDeployment>>,
+    pub graph_triggers: BoxStream<'static, ObjectRef<Graph>>,
     /// Components whose children changed.
-    pub component_triggers: BoxStream<'static, ObjectRef<DynamoComponentDeployment>>,
+    pub component_triggers: BoxStream<'static, ObjectRef<Component>>,
     /// The task driving the child watches; aborted when dropped.
     pub driver: Driver,
 }
@@ -144,7 +147,7 @@ impl Watches {
         let ours = || all().labels(&format!("{LABEL_MANAGED_BY}={MANAGED_BY}"));
 
         let components = cache::watch(
-            scoped::<DynamoComponentDeployment>(client, namespace),
+            scoped::<Component>(client, namespace),
             all(),
             (),
             Keep::Typed,

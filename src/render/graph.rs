@@ -12,7 +12,7 @@ use super::labels::{metadata, owner_references, recommended};
 use super::orchestrator::{node_count, unavailable_message};
 use super::{RenderError, RenderOptions};
 use crate::api::consts::*;
-use crate::api::v1alpha1::{ComponentSpec, ExtraPodSpec, component_name};
+use crate::api::v1alpha1::{ComponentSpec, component_name};
 use crate::api::{DynamoComponentDeployment, DynamoComponentDeploymentSpec, DynamoGraphDeployment};
 
 /// What a graph renders to before its components are expanded.
@@ -154,7 +154,7 @@ fn discovery_backend(annotations: &BTreeMap<String, String>, opts: &RenderOption
 /// Every child name `<graph>-<service>` must be a DNS-1035 label, because it names a Service.
 fn check_names(
     graph: &str,
-    services: &BTreeMap<String, ComponentSpec>,
+    services: &BTreeMap<String, Box<ComponentSpec>>,
 ) -> Result<(), (Vec<String>, String)> {
     let mut seen: BTreeMap<String, &str> = BTreeMap::new();
     for key in services.keys() {
@@ -254,9 +254,7 @@ fn component_for(
     if spec.component_type.as_deref() == Some("planner") {
         // Forced over the user's, as upstream does: the planner's RBAC is bound to this
         // ServiceAccount, and a planner running as another one cannot scale anything.
-        let extra = spec
-            .extra_pod_spec
-            .get_or_insert_with(ExtraPodSpec::default);
+        let extra = spec.extra_pod_spec.get_or_insert_with(Box::default);
         extra.pod_spec.service_account_name = Some(PLANNER_SERVICE_ACCOUNT.to_string());
     }
     // The default ingress (upstream `GenerateDefaultIngressSpec`): an Ingress when the
@@ -265,7 +263,7 @@ fn component_for(
         && spec.ingress.is_none()
         && (opts.ingress_class_name.is_some() || opts.virtual_service_gateway.is_some())
     {
-        spec.ingress = Some(crate::api::v1alpha1::IngressSpec {
+        spec.ingress = Some(Box::new(crate::api::v1alpha1::IngressSpec {
             enabled: Some(true),
             host: Some(graph.to_string()),
             host_suffix: opts.ingress_host_suffix.clone(),
@@ -279,7 +277,7 @@ fn component_for(
                     secret_name: Some(s),
                 }),
             ..Default::default()
-        });
+        }));
     }
     let mut labels = identity;
     labels.extend(recommended(

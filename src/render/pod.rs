@@ -100,7 +100,7 @@ pub fn template(
         main["readinessProbe"] = serde_json::to_value(p).expect("probe");
     }
     // 4. Resources, key by key over what mainContainer set; claims appended.
-    apply_resources(&mut main, spec.resources.as_ref());
+    apply_resources(&mut main, spec.resources.as_deref());
     // 5. envFrom and the injected env, which user env overrides.
     if let Some(secret) = &spec.env_from_secret {
         let mut from = main

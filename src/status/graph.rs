@@ -234,10 +234,12 @@ pub(crate) mod tests {
 
     /// Graph `g` in `ns` at generation 2 with services `Frontend` and `decode`.
     pub(crate) fn graph() -> DynamoGraphDeployment {
-        let service = |t: &str, replicas: i32| ComponentSpec {
-            component_type: Some(t.into()),
-            replicas: Some(replicas),
-            ..Default::default()
+        let service = |t: &str, replicas: i32| {
+            Box::new(ComponentSpec {
+                component_type: Some(t.into()),
+                replicas: Some(replicas),
+                ..Default::default()
+            })
         };
         let mut dgd = DynamoGraphDeployment::new(
             "g",

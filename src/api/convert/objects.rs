@@ -169,7 +169,7 @@ pub fn graph_to_alpha(
             let mut d = diff(as_map(&live), &to_map(&to_beta(&a_c, &b_c.name)));
             d.insert("name".into(), Value::String(b_c.name.clone()));
             saved_list.push(d);
-            map.insert(b_c.name.clone(), a_c);
+            map.insert(b_c.name.clone(), Box::new(a_c));
         }
         // Order is kept only when the list is not sorted by name; otherwise only components
         // with something to save are listed.

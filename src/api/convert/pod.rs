@@ -156,7 +156,7 @@ pub fn decompose(
             a.readiness_probe = Some(from_value(p, "readinessProbe")?);
         }
         if let Some(r) = m.remove("resources") {
-            a.resources = resources_from_native(&r)?;
+            a.resources = resources_from_native(&r)?.map(Box::new);
         }
         // A trailing plain secretRef is v1alpha1's envFromSecret (render appends it last).
         if let Some(Value::Array(from)) = m.get_mut("envFrom") {
@@ -197,10 +197,10 @@ pub fn decompose(
         None => None,
     };
     if !pod_map.is_empty() || main_container.is_some() {
-        a.extra_pod_spec = Some(ExtraPodSpec {
+        a.extra_pod_spec = Some(Box::new(ExtraPodSpec {
             pod_spec: from_value(pod, "podTemplate.spec")?,
             main_container,
-        });
+        }));
     }
     Ok(())
 }

@@ -35,7 +35,7 @@ pub struct DynamoGraphDeploymentSpec {
     /// a DynamoComponentDeployment named `<graph>-<lowercased name>`. At least one, at most 25.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("maxProperties" = 25))]
-    pub services: Option<BTreeMap<String, ComponentSpec>>,
+    pub services: Option<BTreeMap<String, Box<ComponentSpec>>>,
     /// Environment variables of every service's main container; a service's own `envs` win.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub envs: Option<Vec<EnvVar>>,
