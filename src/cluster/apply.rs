@@ -186,7 +186,7 @@ fn transient(e: &kube::Error) -> bool {
 }
 
 /// A short hash of `value`'s content (16 hex digits of its SHA-256).
-pub fn content_hash(value: &Value) -> String {
+fn content_hash(value: &Value) -> String {
     // serde_json's maps are sorted, so the text is canonical.
     let text = serde_json::to_string(value).expect("values serialise");
     let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());

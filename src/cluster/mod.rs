@@ -11,9 +11,7 @@ pub mod leases;
 pub mod operator_config;
 mod resolve;
 
-pub use apply::{
-    Applier, ApplyMode, content_hash, is_subset, retry, up_to_date, with_applied_hash,
-};
+pub use apply::{Applier, ApplyMode, is_subset, retry, up_to_date, with_applied_hash};
 pub use client::{ConnectOptions, connect};
 pub use error::ClusterError;
 pub use resolve::{ObjectRef, Resolver};

@@ -389,6 +389,22 @@ pub struct Caches {
     /// The components: the graph's status is computed from them.
     pub components: Cache<Compact<DynamoComponentDeployment>>,
     recent: Recent,
+    /// Status writes of this process the caches have not seen yet: by a digest of the
+    /// object's kind, namespace and name, the resourceVersion the write returned and a digest
+    /// of the status written. Digests, because every graph and component has one while the
+    /// operator converges (a record with its names took 600 bytes, 2.4 MiB at 1,000 graphs).
+    status_writes: Mutex<HashMap<u64, (u64, u64)>>,
+}
+
+/// A digest for [`Caches::status_written`].
+fn digest(parts: &[&str]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = std::hash::DefaultHasher::new();
+    for p in parts {
+        h.write(p.as_bytes());
+        h.write_u8(0);
+    }
+    h.finish()
 }
 
 impl Caches {
@@ -399,6 +415,7 @@ impl Caches {
             kinds: BTreeMap::new(),
             components: components.clone(),
             recent,
+            status_writes: Mutex::default(),
         };
         caches.add(
             crate::api::consts::API_VERSION,
@@ -495,6 +512,35 @@ impl Caches {
         if let Some(copy) = verified_copy(&r.kind, live) {
             let ns = r.namespace.as_deref().unwrap_or(default_ns);
             cache.keep_verified(ns, &r.name, rv, &copy);
+        }
+    }
+
+    /// Whether this process wrote `status` as the status of `kind` `ns/name` and the cache's
+    /// copy (at `cached_rv`) predates that write: then the status already says that. Asked
+    /// before every status write, so a record goes as soon as the cache has caught up.
+    pub fn status_written(&self, object: [&str; 3], cached_rv: Option<&str>, status: &str) -> bool {
+        let key = digest(&object);
+        let mut writes = self.status_writes.lock().expect("status writes lock");
+        let Some(&(rv, written)) = writes.get(&key) else {
+            return false;
+        };
+        if cached_rv
+            .and_then(|c| c.parse::<u64>().ok())
+            .is_some_and(|c| c >= rv)
+        {
+            writes.remove(&key);
+            return false;
+        }
+        written == digest(&[status])
+    }
+
+    /// Remembers a status write of `kind` `ns/name` that returned `stored`.
+    pub fn wrote_status(&self, object: [&str; 3], stored: &Value, status: &str) {
+        if let Some(rv) = resource_version(stored) {
+            self.status_writes
+                .lock()
+                .expect("status writes lock")
+                .insert(digest(&object), (rv, digest(&[status])));
         }
     }
 

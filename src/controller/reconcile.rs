@@ -18,7 +18,7 @@ use super::live::Live;
 use crate::api::consts::*;
 use crate::api::{DynamoComponentDeployment, DynamoGraphDeployment};
 use crate::cluster::{
-    Applier, ApplyMode, ClusterError, ObjectRef, content_hash, retry, up_to_date, with_applied_hash,
+    Applier, ApplyMode, ClusterError, ObjectRef, retry, up_to_date, with_applied_hash,
 };
 use crate::render::{self, RenderOptions};
 
@@ -438,19 +438,13 @@ impl Reconciler {
         let (ns, name) = (obj.namespace().unwrap_or_default(), obj.name_any());
         let kind = K::kind(&());
         let body = json!({ "apiVersion": API_VERSION, "kind": kind, "status": status });
-        let hash = content_hash(&body);
-        let r = ObjectRef {
-            api_version: API_VERSION.into(),
-            kind: format!("{kind}/status"),
-            namespace: Some(ns.clone()),
-            name: name.clone(),
-        };
-        let cached = json!({ "metadata": { "resourceVersion": obj.resource_version() } });
+        let text = body.to_string();
+        let object = [kind.as_ref(), ns.as_str(), name.as_str()];
         // Asked first, so the record goes once the cache has caught up.
         let written = self
             .caches
             .as_ref()
-            .is_some_and(|c| c.written_since(&r, Some(&cached), &hash));
+            .is_some_and(|c| c.status_written(object, obj.resource_version().as_deref(), &text));
         if written || current == Some(status) {
             return Ok(());
         }
@@ -465,7 +459,7 @@ impl Reconciler {
             .map_err(|e| self.err(&format!("{kind} {ns}/{name}"), e))?;
         if let Some(caches) = &self.caches {
             let stored = serde_json::to_value(&stored).expect("objects serialise");
-            caches.wrote(&r, &stored, &hash);
+            caches.wrote_status(object, &stored, &text);
         }
         Ok(())
     }
