@@ -228,11 +228,11 @@ func (s *supervisor) bringUp(ctx context.Context, nodes int, smoke bool) error {
 	if err := os.WriteFile(policy, []byte(auditPolicy), 0o644); err != nil {
 		return err
 	}
-	ports, err := freePorts(5)
+	ports, err := freePorts(3)
 	if err != nil {
 		return err
 	}
-	etcdClient, etcdPeer, apiPort, kcmPort, schedPort := ports[0], ports[1], ports[2], ports[3], ports[4]
+	etcdClient, etcdPeer, apiPort := ports[0], ports[1], ports[2]
 	server := fmt.Sprintf("https://127.0.0.1:%d", apiPort)
 
 	etcd, err := s.start("etcd", "--data-dir", filepath.Join(s.dir, "etcd"),
@@ -301,8 +301,10 @@ func (s *supervisor) bringUp(ctx context.Context, nodes int, smoke bool) error {
 		"--kubeconfig", kcmKubeconfig,
 		"--authentication-kubeconfig", kcmKubeconfig,
 		"--authorization-kubeconfig", kcmKubeconfig,
-		"--bind-address", "127.0.0.1",
-		"--secure-port", strconv.Itoa(kcmPort),
+		// No HTTPS endpoint: nothing reads it, and a port chosen here could be taken by any
+		// other process (a client's ephemeral port) before the component binds it, seconds
+		// later, which failed a CI run with "address already in use".
+		"--secure-port", "0",
 		"--cert-dir", filepath.Join(s.dir, "kcm"),
 		"--client-ca-file", pp("ca.crt"),
 		"--root-ca-file", pp("ca.crt"),
@@ -324,8 +326,7 @@ func (s *supervisor) bringUp(ctx context.Context, nodes int, smoke bool) error {
 		"--kubeconfig", schedKubeconfig,
 		"--authentication-kubeconfig", schedKubeconfig,
 		"--authorization-kubeconfig", schedKubeconfig,
-		"--bind-address", "127.0.0.1",
-		"--secure-port", strconv.Itoa(schedPort),
+		"--secure-port", "0",
 		"--cert-dir", filepath.Join(s.dir, "scheduler"),
 		"--leader-elect",
 		"--profiling=false",
