@@ -185,17 +185,6 @@ fn transient(e: &kube::Error) -> bool {
     }
 }
 
-/// A short hash of `value`'s content (16 hex digits of its SHA-256).
-fn content_hash(value: &Value) -> String {
-    // serde_json's maps are sorted, so the text is canonical.
-    let text = serde_json::to_string(value).expect("values serialise");
-    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
-    digest.as_ref()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// `obj` with the annotation holding the hash of everything else in it.
 pub fn with_applied_hash(obj: &Value) -> Value {
     let mut out = obj.clone();
@@ -205,7 +194,13 @@ pub fn with_applied_hash(obj: &Value) -> Value {
     {
         a.remove(ANNOTATION_APPLIED_HASH);
     }
-    let hash = content_hash(&out);
+    // serde_json's maps are sorted, so the text is canonical.
+    let text = serde_json::to_string(&out).expect("object serialises");
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    let hash: String = digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let meta = out["metadata"]
         .as_object_mut()
         .expect("objects have metadata");

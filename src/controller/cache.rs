@@ -86,9 +86,7 @@ impl Index {
         }
         false
     }
-}
 
-impl Index {
     /// Replaces the JSON of `ns/name` by `text` if it still is the object at `rv`.
     fn replace_at(&mut self, ns: &str, name: &str, rv: u64, text: Arc<str>) {
         let Some(entry) = self.by_ns.get_mut(ns).and_then(|n| n.get_mut(name)) else {
@@ -109,25 +107,26 @@ const VERIFIED: &str = "$dynamoctl-verified";
 /// metadata; a Deployment's status and the spec fields its readiness reads). `None` for a
 /// kind that is always kept whole.
 fn verified_copy(kind: &str, live: &Value) -> Option<Value> {
+    let deployment = match kind {
+        "Deployment" => true,
+        "Service" | "ServiceAccount" | "Role" | "RoleBinding" | "Ingress" => false,
+        _ => return None,
+    };
     let mut out = serde_json::Map::new();
     for key in ["apiVersion", "kind", "metadata"] {
         if let Some(v) = live.get(key) {
             out.insert(key.into(), v.clone());
         }
     }
-    match kind {
-        "Deployment" => {
-            if let Some(status) = live.get("status") {
-                out.insert("status".into(), status.clone());
-            }
-            let spec: serde_json::Map<String, Value> = ["replicas", "paused", "selector"]
-                .into_iter()
-                .filter_map(|k| Some((k.to_string(), live.pointer(&format!("/spec/{k}"))?.clone())))
-                .collect();
-            out.insert("spec".into(), Value::Object(spec));
+    if deployment {
+        if let Some(status) = live.get("status") {
+            out.insert("status".into(), status.clone());
         }
-        "Service" | "ServiceAccount" | "Role" | "RoleBinding" | "Ingress" => {}
-        _ => return None,
+        let spec: serde_json::Map<String, Value> = ["replicas", "paused", "selector"]
+            .into_iter()
+            .filter_map(|k| Some((k.to_string(), live.pointer(&format!("/spec/{k}"))?.clone())))
+            .collect();
+        out.insert("spec".into(), Value::Object(spec));
     }
     out.insert(VERIFIED.into(), Value::Bool(true));
     Some(Value::Object(out))

@@ -18,7 +18,6 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::events::{Event, EventType, Recorder};
 use futures::StreamExt;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -29,6 +28,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 use serde_json::json;
 
+use super::events::{Event, EventType, Recorder};
 use super::lora::LoraClient;
 use crate::api::consts::{API_VERSION, FIELD_MANAGER_STATUS, LABEL_BASE_MODEL_HASH};
 use crate::api::model::{

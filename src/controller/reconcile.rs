@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::events::{Event, EventType, Recorder};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -14,6 +13,7 @@ use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 
 use super::cache::Caches;
+use super::events::{Event, EventType, Recorder};
 use super::live::Live;
 use crate::api::consts::*;
 use crate::api::{DynamoComponentDeployment, DynamoGraphDeployment};

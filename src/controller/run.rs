@@ -9,7 +9,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::events::{Event, EventType, Recorder, Reporter};
 use futures::StreamExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, ListParams, PartialObjectMeta};
@@ -20,6 +19,7 @@ use kube::{Client, Resource, ResourceExt};
 use tokio::sync::watch;
 
 use super::compact::Compact;
+use super::events::{Event, EventType, Recorder, Reporter};
 use super::metrics::{Kind, Metrics};
 use super::server::{Health, serve};
 use super::watches::Watches;
